@@ -1,0 +1,77 @@
+-- Channels and the one NOTIFY helper. Channel naming, payload size and the reference fallback live
+-- here and nowhere else.
+--
+-- Channels (measured; docs/benchmarks.md "NOTIFY channels"): room events go to one of 16 channels
+-- rt_rooms_0 .. rt_rooms_f, chosen by the first hex digit of md5(room id); system frames go to
+-- rt_system. A bridge LISTENs to all 17 (rt.channels()). Few fixed channels keep each listening
+-- backend's per-notification channel scan short, and let a psql user watch one room with a 1/16
+-- share of the traffic. md5 (not hashtext) because the mapping must never change across versions.
+
+CREATE OR REPLACE FUNCTION rt.room_channel(room text) RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 'rt_rooms_' || left(md5(room), 1) $$;
+
+COMMENT ON FUNCTION rt.room_channel(text) IS
+    'The channel that carries a room''s events and signals: LISTEN to it to watch the room (payloads name their room).';
+
+CREATE OR REPLACE FUNCTION rt.system_channel() RETURNS text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 'rt_system'::text $$;
+
+COMMENT ON FUNCTION rt.system_channel() IS 'The channel that carries system frames (notify_user, broadcast).';
+
+CREATE OR REPLACE FUNCTION rt.channels() RETURNS SETOF text
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+    SELECT 'rt_rooms_' || to_hex(n) FROM generate_series(0, 15) AS n
+    UNION ALL
+    SELECT rt.system_channel()
+$$;
+
+COMMENT ON FUNCTION rt.channels() IS 'Every channel a bridge must LISTEN to: the 16 room channels and the system channel.';
+
+-- The largest payload pg_notify accepts (8000 bytes fails and aborts the transaction).
+CREATE OR REPLACE FUNCTION rt.notify_max_bytes() RETURNS integer
+    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ SELECT 7999 $$;
+
+COMMENT ON FUNCTION rt.notify_max_bytes() IS 'Internal: the largest NOTIFY payload, in bytes.';
+
+-- rt.emit: NOTIFY one wire frame and return the payload actually sent.
+-- A frame with "room" goes to the room's channel, anything else to the system channel. A persisted
+-- event too large for NOTIFY is announced as {"type":"ref","room":R,"seq":N}, which a bridge resolves
+-- with rt.events_since(R, N - 1, 1); a frame without seq cannot be fetched later, so it is refused.
+CREATE OR REPLACE FUNCTION rt.emit(frame jsonb) RETURNS text
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_payload text := frame::text;
+    v_channel text;
+BEGIN
+    IF frame ? 'room' THEN
+        v_channel := rt.room_channel(frame ->> 'room');
+    ELSE
+        v_channel := rt.system_channel();
+    END IF;
+    IF octet_length(v_payload) > rt.notify_max_bytes() THEN
+        IF frame ? 'seq' THEN
+            v_payload := jsonb_build_object('type', 'ref', 'room', frame -> 'room', 'seq', frame -> 'seq')::text;
+        ELSE
+            PERFORM rt.raise('TOO_LARGE',
+                             format('this %s is %s bytes; live-only frames are limited to %s bytes',
+                                    CASE WHEN frame ? 'room' THEN 'signal' ELSE 'system frame' END,
+                                    octet_length(v_payload), rt.notify_max_bytes()));
+        END IF;
+    END IF;
+    PERFORM pg_notify(v_channel, v_payload);
+    RETURN v_payload;
+END
+$$;
+
+COMMENT ON FUNCTION rt.emit(jsonb) IS
+    'Internal: NOTIFY a wire frame on its channel (a ref for persisted events over 7999 bytes); returns the payload sent.';

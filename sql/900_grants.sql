@@ -1,0 +1,61 @@
+-- Privileges, re-applied on every deploy (after every CREATE OR REPLACE above).
+-- Tables are private: nobody but their owner reads or writes them directly. Roles get EXECUTE on
+-- the API functions only; those run SECURITY DEFINER with a pinned search_path and do their own
+-- permission checks on the acting user. Internal helpers are executable by nobody else.
+
+REVOKE ALL ON SCHEMA rt FROM PUBLIC;
+REVOKE ALL ON ALL TABLES IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service;
+
+GRANT USAGE ON SCHEMA rt TO rt_bridge, rt_service;
+
+-- The SQL API of CONTRACT section 3 and its companions: services, bots and people.
+GRANT EXECUTE ON FUNCTION
+    rt.create_room(text, text, text, text, jsonb),
+    rt.update_room(text, text, text, jsonb),
+    rt.end_room(text, text),
+    rt.add_member(text, text, text, text),
+    rt.remove_member(text, text, text),
+    rt.post_message(text, text, text, text, jsonb, text),
+    rt.edit_message(text, text, bigint, text),
+    rt.delete_message(text, text, bigint),
+    rt.publish(text, text, text, jsonb),
+    rt.signal(text, text, text, jsonb),
+    rt.transition(text, text, text, integer),
+    rt.mark_read(text, text, bigint),
+    rt.history(text, bigint, integer, text),
+    rt.events_since(text, bigint, integer, text),
+    rt.notify_user(text, text, jsonb),
+    rt.broadcast(text, jsonb),
+    rt.get_prefs(text),
+    rt.set_prefs(text, jsonb),
+    rt.room_channel(text),
+    rt.system_channel(),
+    rt.channels(),
+    rt.error_code_map(),
+    rt.error_body(text, text),
+    rt.schema_version()
+TO rt_service;
+
+-- What a bridge calls: client frames, presence and bridge registration, replay and reference
+-- resolution, admin broadcasts, retention, and the channel / error tables.
+GRANT EXECUTE ON FUNCTION
+    rt.dispatch(text, text, text, jsonb),
+    rt.batch(text, jsonb),
+    rt.disconnect(text, text),
+    rt.bridge_heartbeat(text, jsonb),
+    rt.bridge_stopped(text),
+    rt.reap_bridges(interval),
+    rt.prune_events(),
+    rt.events_since(text, bigint, integer, text),
+    rt.history(text, bigint, integer, text),
+    rt.notify_user(text, text, jsonb),
+    rt.broadcast(text, jsonb),
+    rt.room_channel(text),
+    rt.system_channel(),
+    rt.channels(),
+    rt.error_code_map(),
+    rt.error_body(text, text),
+    rt.schema_version()
+TO rt_bridge;
