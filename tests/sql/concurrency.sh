@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Concurrency test of the SQL core, outside pgTAP (it needs several sessions and real commits).
+#
+#   PG* environment -> a migrated pgrt database, as a role that may create rooms (superuser in tests)
+#   bash tests/sql/concurrency.sh
+#
+# Checks: many clients posting to one room at once end with seq 1..N, no gaps, no duplicates; a
+# LISTENing session received the room's NOTIFYs in seq order, each payload the stored event (or a
+# reference for an oversized one); clients racing with the same client_msg_id store it once and all
+# get the same event back. Each run uses fresh rooms and removes them afterwards, so it can run
+# repeatedly against the same database. Exits non-zero on any failure.
+set -uo pipefail
+
+CLIENTS=${CONC_CLIENTS:-8}
+POSTS_PER_CLIENT=${CONC_POSTS:-60}
+RACERS=${CONC_RACERS:-12}
+
+PSQL=(psql -X -q -A -t -v ON_ERROR_STOP=1)
+tmp=$(mktemp -d)
+run_id="conc_$$_$RANDOM"
+room="${run_id}_a"
+dup_room="${run_id}_b"
+passed=0
+failed=0
+listener_pid=
+
+cleanup() {
+  [ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null
+  "${PSQL[@]}" -c "DELETE FROM rt.rooms WHERE id IN ('$room', '$dup_room')" >/dev/null 2>&1
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+check() {  # check DESCRIPTION COMMAND... : pass when the command succeeds
+  local what=$1; shift
+  if "$@"; then
+    passed=$((passed + 1)); echo "ok - $what"
+  else
+    failed=$((failed + 1)); echo "not ok - $what"
+  fi
+}
+
+q() { "${PSQL[@]}" -c "$1"; }
+
+die() { echo "concurrency: $*" >&2; echo "$passed passed, $((failed + 1)) failed"; exit 1; }
+
+q "SELECT 1 FROM rt.rooms LIMIT 0" >/dev/null || die "no migrated pgrt database at the PG* environment"
+
+# --- setup: one room with CLIENTS members ---------------------------------------------------------
+q "SELECT rt.create_room('chat', 'owner', 'concurrency', '$room');
+   SELECT rt.add_member('$room', 'u' || n) FROM generate_series(0, $CLIENTS - 1) n;
+   SELECT rt.create_room('chat', 'owner', 'idempotency', '$dup_room');
+   SELECT rt.add_member('$dup_room', 'u' || n) FROM generate_series(0, $RACERS - 1) n;" >/dev/null ||
+  die "setup failed"
+first_seq=$(( $(q "SELECT last_seq FROM rt.rooms WHERE id = '$room'") + 1 ))
+channel=$(q "SELECT rt.room_channel('$room')")
+
+# --- a LISTENing session: psql fed through a fifo, so it stays idle (and receives) until told ---
+mkfifo "$tmp/ctl"
+"${PSQL[@]}" <"$tmp/ctl" >"$tmp/listen.out" 2>&1 &
+listener_pid=$!
+exec 3>"$tmp/ctl"
+echo "LISTEN \"$channel\"; SELECT 'listening';" >&3
+for _ in $(seq 100); do grep -q '^listening$' "$tmp/listen.out" && break; sleep 0.05; done
+grep -q '^listening$' "$tmp/listen.out" || die "the listener did not start"
+
+# --- many clients post to one room at once ---------------------------------------------------------
+cat >"$tmp/post.sql" <<'SQL'
+SELECT rt.post_message(:room, 'u' || :client_id, 'hello from ' || :client_id);
+SQL
+pgbench -n -M prepared -c "$CLIENTS" -j 2 -t "$POSTS_PER_CLIENT" -D room="$room" -f "$tmp/post.sql" \
+  >"$tmp/pgbench.out" 2>&1
+check "pgbench posted without errors" test $? -eq 0
+# One oversized message: stored in full, announced by reference.
+q "SELECT rt.post_message('$room', 'u0', repeat('x', 20480))" >/dev/null
+total=$((CLIENTS * POSTS_PER_CLIENT + 1))
+last_seq=$((first_seq + total - 1))
+
+check "seq runs 1..last_seq without gaps or duplicates" \
+  test "$(q "SELECT count(*) = max(seq) AND count(DISTINCT seq) = count(*) AND min(seq) = 1
+             FROM rt.events WHERE room = '$room'")" = t
+check "last_seq is $last_seq ($total posts)" \
+  test "$(q "SELECT last_seq FROM rt.rooms WHERE id = '$room'")" = "$last_seq"
+check "every post is one message row" \
+  test "$(q "SELECT count(*) FROM rt.messages WHERE room = '$room'")" = "$total"
+
+# --- what the listener received ---------------------------------------------------------------------
+echo "SELECT 'done';" >&3
+echo '\q' >&3
+exec 3>&-
+wait "$listener_pid"; listener_pid=
+sed -n 's/^Asynchronous notification "[a-z0-9_]*" with payload "\(.*\)" received from server process with PID [0-9]*\.$/\1/p' \
+  "$tmp/listen.out" | grep -F "\"room\": \"$room\"" >"$tmp/payloads"
+sed -n 's/.*"seq": \([0-9]*\).*/\1/p' "$tmp/payloads" >"$tmp/seqs"
+seq "$first_seq" "$last_seq" >"$tmp/expected"
+check "the listener got one NOTIFY per event, in seq order" cmp -s "$tmp/seqs" "$tmp/expected"
+check "the oversized event was announced by reference" \
+  test "$(tail -n 1 "$tmp/payloads")" = "{\"seq\": $last_seq, \"room\": \"$room\", \"type\": \"ref\"}"
+check "events_since resolves the reference" \
+  test "$(q "SELECT length(e -> 'data' ->> 'body') FROM rt.events_since('$room', $last_seq - 1, 1) e")" = 20480
+sample=$((first_seq + total / 2))
+check "a payload is the stored event's wire JSON" \
+  test "$(sed -n "$((sample - first_seq + 1))p" "$tmp/payloads")" = \
+       "$(q "SELECT e::text FROM rt.events_since('$room', $sample - 1, 1) e")"
+
+# --- clients racing with the same client_msg_id ---------------------------------------------------
+# A session holds an advisory lock while RACERS clients queue behind it, then releases it so that
+# they all post at the same moment.
+lock_key=$(( (RANDOM << 15) | RANDOM ))
+"${PSQL[@]}" -c "SELECT pg_advisory_lock($lock_key)" -c "SELECT pg_sleep(1.5)" >/dev/null &
+gate_pid=$!
+sleep 0.3
+for n in $(seq 0 $((RACERS - 1))); do
+  "${PSQL[@]}" -c "SELECT pg_advisory_lock_shared($lock_key)" \
+    -c "SELECT rt.post_message('$dup_room', 'u$n', 'same', client_msg_id => 'same-id') ->> 'seq'" \
+    >"$tmp/racer.$n" 2>&1 &
+done
+wait
+check "the racing clients all succeeded" test "$(grep -lx '[0-9][0-9]*' "$tmp"/racer.* | wc -l)" = "$RACERS"
+check "they all got the same event back" test "$(grep -h '^[0-9][0-9]*$' "$tmp"/racer.* | sort -u | wc -l)" = 1
+check "the message was stored once" \
+  test "$(q "SELECT count(*) FROM rt.messages WHERE room = '$dup_room' AND client_msg_id = 'same-id'")" = 1
+check "and took exactly one seq" \
+  test "$(q "SELECT count(*) FILTER (WHERE event = 'message') = 1 AND count(*) = max(seq)
+             FROM rt.events WHERE room = '$dup_room'")" = t
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
