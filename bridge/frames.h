@@ -1,0 +1,12 @@
+/* frames: what a client frame asks for, validated only as far as routing needs; the rest is SQL's. */
+#ifndef PGRT_FRAMES_H
+#define PGRT_FRAMES_H
+
+#include <stddef.h>
+
+struct session;
+
+/* Handles one complete client frame (not NUL-terminated). Never closes the connection for bad input. */
+void frames_handle(struct session *s, const char *text, size_t len);
+
+#endif

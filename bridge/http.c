@@ -1,0 +1,137 @@
+/* http: small routes answered from the bridge's own state, and files of the web root. */
+#include "http.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "server.h"
+
+/*
+ * Headers and body go out in one write (bodies here are small), so nothing waits for
+ * HTTP_WRITEABLE and nothing can outlive a connection that lws closes early.
+ */
+static int respond(struct lws *wsi, unsigned int status, const char *content_type, const char *body, size_t len)
+{
+    size_t size = LWS_PRE + 1024 + len;
+    unsigned char *buf = malloc(size);
+    if (!buf)
+        return -1;
+    unsigned char *start = buf + LWS_PRE, *p = start, *end = buf + size - len - 1;
+    if (lws_add_http_common_headers(wsi, status, content_type, len, &p, end) ||
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"cache-control:", (const unsigned char *)"no-store",
+                                    8, &p, end) ||
+        lws_finalize_http_header(wsi, &p, end)) {
+        free(buf);
+        return -1;
+    }
+    memcpy(p, body, len);
+    p += len;
+    int n = lws_write(wsi, start, (size_t)(p - start), LWS_WRITE_HTTP_HEADERS);
+    free(buf);
+    if (n < 0)
+        return -1;
+    return lws_http_transaction_completed(wsi) ? -1 : 0;
+}
+
+static int respond_json(struct lws *wsi, unsigned int status, json_t *obj)
+{
+    char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
+    json_decref(obj);
+    if (!text)
+        return -1;
+    int rc = respond(wsi, status, "application/json", text, strlen(text));
+    free(text);
+    return rc;
+}
+
+static int respond_error(struct lws *wsi, unsigned int status, const char *code,
+                         const char *message)
+{
+    return respond_json(wsi, status,
+                        json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
+}
+
+static int health(struct bridge *br, struct lws *wsi)
+{
+    bool up = server_db_up(br);
+    const char *status = br->shutting_down ? "shutting_down" : up ? "ok" : "unavailable";
+    json_t *obj = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I}", "status", status, "db", up ? "up" : "down",
+                            "connections", (json_int_t)br->n_sessions, "bridge", br->id, "version", PGRT_VERSION,
+                            "uptime_seconds", (json_int_t)(time(NULL) - br->started_at));
+    return respond_json(wsi, up && !br->shutting_down ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE, obj);
+}
+
+static const char *mime_type(const char *path)
+{
+    static const struct { const char *ext, *type; } types[] = {
+        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
+        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
+        {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
+        {".ico", "image/x-icon"}, {".ts", "text/plain; charset=utf-8"}, {".map", "application/json"},
+    };
+    const char *dot = strrchr(path, '.');
+    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(dot, types[i].ext) == 0)
+            return types[i].type;
+    return NULL;
+}
+
+/* Only plain relative names under the web root: no "..", no hidden files, no odd bytes. */
+static bool safe_path(const char *uri)
+{
+    if (uri[0] != '/' || strlen(uri) > 200)
+        return false;
+    for (const char *c = uri; *c; c++) {
+        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                  *c == '/' || *c == '-' || *c == '_' || *c == '.';
+        if (!ok || (c[0] == '/' && c[1] == '.'))
+            return false;
+    }
+    return true;
+}
+
+static int static_file(struct bridge *br, struct lws *wsi, const char *uri)
+{
+    char path[1024];
+    struct stat st;
+    const char *mime;
+    if (!safe_path(uri))
+        return respond_error(wsi, HTTP_STATUS_NOT_FOUND, "NOT_FOUND", "no such file");
+    snprintf(path, sizeof path, "%s%s", br->cfg.web_root, strcmp(uri, "/") == 0 ? "/index.html" : uri);
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(mime = mime_type(path)))
+        return respond_error(wsi, HTTP_STATUS_NOT_FOUND, "NOT_FOUND", "no such file");
+    int n = lws_serve_http_file(wsi, path, mime, NULL, 0);
+    if (n < 0)
+        return -1;
+    return 0;
+}
+
+int http_request(struct bridge *br, struct lws *wsi, const char *uri)
+{
+    bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
+    if (strcmp(uri, "/health") == 0)
+        return get ? health(br, wsi)
+                   : respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
+    if (strcmp(uri, "/ws") == 0)
+        return respond_error(wsi, HTTP_STATUS_BAD_REQUEST, "BAD_REQUEST", "/ws expects a WebSocket upgrade");
+    if (!get)
+        return respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
+    return static_file(br, wsi, uri);
+}
+
+int http_refuse(struct lws *wsi, unsigned int status, const char *www_authenticate)
+{
+    unsigned char headers[LWS_PRE + 512], *start = headers + LWS_PRE, *p = start, *end = headers + sizeof headers - 1;
+    if (lws_add_http_common_headers(wsi, status, "text/plain", 0, &p, end))
+        return 1;
+    if (www_authenticate &&
+        lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
+                                    (const unsigned char *)www_authenticate, (int)strlen(www_authenticate), &p, end))
+        return 1;
+    if (lws_finalize_write_http_header(wsi, start, &p, end))
+        return 1;
+    return 1; /* the status is on its way; returning non-zero tells lws not to upgrade */
+}

@@ -1,0 +1,195 @@
+/*
+ * server: builds the bridge — one libuv loop that libwebsockets joins as a foreign loop and that
+ * drives libpq sockets and timers too — runs it, and shuts it down in order on SIGTERM/SIGINT:
+ * refuse new upgrades, tell every client, close them with 1001, give them the grace period, exit 0.
+ */
+#include "server.h"
+
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "listener.h"
+#include "log.h"
+#include "outbuf.h"
+#include "session.h"
+#include "ws.h"
+
+static const struct lws_protocols protocols[] = {
+    {"pgrt", ws_callback, sizeof(struct per_connection), 4096, 0, NULL, 0},
+    {NULL, NULL, 0, 0, 0, NULL, 0},
+};
+
+bool server_db_up(const struct bridge *br) { return listener_up(br->listener); }
+
+static void make_bridge_id(struct bridge *br)
+{
+    if (br->cfg.bridge_id) {
+        snprintf(br->id, sizeof br->id, "%s", br->cfg.bridge_id);
+        return;
+    }
+    char host[64] = "bridge";
+    gethostname(host, sizeof host - 1);
+    host[sizeof host - 1] = '\0';
+    for (char *c = host; *c; c++) /* the id appears in presence rows and logs: keep it tame */
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-'))
+            *c = '-';
+    snprintf(br->id, sizeof br->id, "%.40s-%d-%04x", host, (int)getpid(), (unsigned)(rand() & 0xffff));
+}
+
+static void close_handle(uv_handle_t *h)
+{
+    if (!uv_is_closing(h))
+        uv_close(h, NULL);
+}
+
+/* Last step: everything the loop still holds is closed, so uv_run() returns. */
+static void finish_shutdown(struct bridge *br)
+{
+    uv_timer_stop(&br->shutdown_timer);
+    close_handle((uv_handle_t *)&br->shutdown_timer);
+    close_handle((uv_handle_t *)&br->sigterm);
+    close_handle((uv_handle_t *)&br->sigint);
+    listener_free(br->listener);
+    br->listener = NULL;
+    /* With a foreign loop this only starts the teardown; info.pcontext NULLs br->lws once it is done. */
+    lws_context_destroy(br->lws);
+    log_info("stopped", "bridge=%s", br->id);
+}
+
+static void shutdown_tick(uv_timer_t *t)
+{
+    struct bridge *br = t->data;
+    if (br->n_sessions == 0 || uv_now(&br->loop) - br->shutdown_started_ms >= (uint64_t)br->cfg.shutdown_grace_ms)
+        finish_shutdown(br);
+}
+
+static void begin_shutdown(struct bridge *br, int signum)
+{
+    if (br->shutting_down)
+        return;
+    br->shutting_down = true;
+    br->shutdown_started_ms = uv_now(&br->loop);
+    log_info("stopping", "bridge=%s signal=%d connections=%u grace_ms=%d", br->id, signum, br->n_sessions,
+             br->cfg.shutdown_grace_ms);
+    const char frame[] = "{\"type\":\"system\",\"event\":\"shutdown\",\"data\":{}}";
+    struct outbuf *ob = outbuf_new(frame, sizeof frame - 1);
+    for (struct session *s = br->sessions; s; s = s->next) {
+        session_send(s, ob);
+        session_close(s, 1001, "bridge shutting down");
+    }
+    outbuf_unref(ob);
+    uv_timer_start(&br->shutdown_timer, shutdown_tick, 20, 20);
+}
+
+static void on_signal(uv_signal_t *h, int signum) { begin_shutdown(h->data, signum); }
+
+/*
+ * lws also watches signals on the loop it joins, and by default it tears the context down at
+ * once (clients see 1006). Routing its watcher here keeps the orderly 1001 shutdown.
+ */
+static void on_lws_signal(void *handle, int signum)
+{
+    uv_signal_t *h = handle;
+    if (signum == SIGTERM || signum == SIGINT)
+        begin_shutdown(h->loop->data, signum);
+}
+
+static int create_lws(struct bridge *br)
+{
+    static lws_retry_bo_t idle_policy;
+    idle_policy.secs_since_valid_ping = (uint16_t)br->cfg.heartbeat_seconds;
+    idle_policy.secs_since_valid_hangup = (uint16_t)(2 * br->cfg.heartbeat_seconds);
+
+    struct lws_context_creation_info info;
+    memset(&info, 0, sizeof info);
+    void *loops[] = {&br->loop};
+    info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
+                   LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
+    info.signal_cb = on_lws_signal;
+    info.foreign_loops = loops;
+    info.user = br;
+    info.pcontext = &br->lws;
+    /* Room for an over-long token plus other headers, so it earns a 401 rather than a dropped socket. */
+    info.max_http_header_data = 3 * AUTH_MAX_TOKEN_BYTES;
+    info.retry_and_idle_policy = &idle_policy;
+    info.timeout_secs = 10; /* an HTTP request or upgrade must complete within this */
+    br->lws = lws_create_context(&info);
+    if (!br->lws)
+        return -1;
+    info.port = br->cfg.port;
+    info.iface = br->cfg.host;
+    info.protocols = protocols;
+    info.vhost_name = "pgrt";
+    br->vhost = lws_create_vhost(br->lws, &info);
+    if (!br->vhost) {
+        log_error("listen_failed", "host=%s port=%d", br->cfg.host, br->cfg.port);
+        return -1;
+    }
+    return 0;
+}
+
+static int route_lws_logs(void)
+{
+    lws_set_log_level(LLL_ERR, NULL);
+    return 0;
+}
+
+int server_run(struct config *cfg)
+{
+    struct bridge *br = calloc(1, sizeof *br);
+    if (!br)
+        return 1;
+    br->cfg = *cfg;
+    memset(cfg, 0, sizeof *cfg);
+    br->started_at = time(NULL);
+    srand((unsigned)(getpid() ^ time(NULL)));
+    make_bridge_id(br);
+    signal(SIGPIPE, SIG_IGN);
+
+    char err[256];
+    int rc = 1;
+    if (auth_keys_load(&br->keys, &br->cfg, err, sizeof err) != 0) {
+        log_error("config_invalid", "reason=\"%s\"", err);
+        goto out;
+    }
+    uv_loop_init(&br->loop);
+    br->loop.data = br;
+    route_lws_logs();
+    if (create_lws(br) != 0) {
+        if (br->lws)
+            lws_context_destroy(br->lws);
+        uv_run(&br->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&br->loop);
+        goto out;
+    }
+    uv_signal_init(&br->loop, &br->sigterm);
+    uv_signal_init(&br->loop, &br->sigint);
+    br->sigterm.data = br->sigint.data = br;
+    uv_signal_start(&br->sigterm, on_signal, SIGTERM);
+    uv_signal_start(&br->sigint, on_signal, SIGINT);
+    uv_timer_init(&br->loop, &br->shutdown_timer);
+    br->shutdown_timer.data = br;
+
+    br->listener = listener_new(br);
+    if (!br->listener)
+        goto out;
+    listener_start(br->listener);
+    log_info("started", "bridge=%s host=%s port=%d jwt_alg=%s version=%s", br->id, br->cfg.host, br->cfg.port,
+             br->keys.alg_name, PGRT_VERSION);
+
+    uv_run(&br->loop, UV_RUN_DEFAULT);
+    /* The loop ran dry with lws half torn down: the second destroy frees what is left. */
+    if (br->lws)
+        lws_context_destroy(br->lws);
+    uv_run(&br->loop, UV_RUN_DEFAULT);
+    uv_loop_close(&br->loop);
+    rc = 0;
+out:
+    auth_keys_free(&br->keys);
+    config_free(&br->cfg);
+    free(br);
+    return rc;
+}

@@ -1,0 +1,42 @@
+/* server: the bridge process — one libuv loop shared by libwebsockets and libpq — and its lifecycle. */
+#ifndef PGRT_SERVER_H
+#define PGRT_SERVER_H
+
+#include <libwebsockets.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+#include <uv.h>
+
+#include "auth.h"
+#include "config.h"
+
+struct session;
+struct listener;
+
+/* One per process. */
+struct bridge {
+    struct config cfg;
+    struct auth_keys keys;
+    char id[80];
+    uv_loop_t loop;
+    struct lws_context *lws;
+    struct lws_vhost *vhost;
+    struct listener *listener;
+    uv_signal_t sigterm, sigint;
+    uv_timer_t shutdown_timer;
+    uint64_t shutdown_started_ms;
+    bool shutting_down;
+    struct session *sessions; /* doubly linked, newest first */
+    unsigned n_sessions;
+    uint64_t next_conn;
+    time_t started_at;
+};
+
+/* Runs the bridge until SIGTERM/SIGINT; returns the process exit code. Takes ownership of cfg. */
+int server_run(struct config *cfg);
+
+/* True while the database is reachable (the LISTEN connection is up). */
+bool server_db_up(const struct bridge *br);
+
+#endif

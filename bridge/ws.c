@@ -1,0 +1,117 @@
+/* ws: upgrade admission (path, shutdown, capacity, JWT), then per-connection events to session.c. */
+#include "ws.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "frames.h"
+#include "log.h"
+#include "server.h"
+#include "session.h"
+
+static struct bridge *bridge_of(struct lws *wsi) { return lws_context_user(lws_get_context(wsi)); }
+
+/* The token from `?token=` or `Authorization: Bearer`; buf must hold AUTH_MAX_TOKEN_BYTES + 2. */
+static const char *find_token(struct lws *wsi, char *buf, int size)
+{
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
+    if (n > 0) {
+        if (n >= size || lws_hdr_copy(wsi, buf, size, WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
+            return "";
+        if (strncasecmp(buf, "Bearer ", 7) != 0)
+            return "";
+        const char *t = buf + 7;
+        while (*t == ' ')
+            t++;
+        return t;
+    }
+    const char *t = lws_get_urlarg_by_name(wsi, "token=", buf, size);
+    return t ? t : NULL;
+}
+
+/* Decides before the upgrade; a refusal carries a real HTTP status. */
+static int confirm_upgrade(struct bridge *br, struct lws *wsi)
+{
+    char uri[256];
+    if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0)
+        return http_refuse(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+    if (br->shutting_down)
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    if (br->n_sessions >= (unsigned)br->cfg.max_connections) {
+        log_warn("upgrade_refused", "reason=full connections=%u", br->n_sessions);
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    }
+    char *buf = malloc(AUTH_MAX_TOKEN_BYTES + 2);
+    if (!buf)
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    struct auth_claims claims;
+    const char *token = find_token(wsi, buf, AUTH_MAX_TOKEN_BYTES + 2);
+    enum auth_result r = auth_verify(&br->keys, token, time(NULL), &claims);
+    free(buf);
+    if (r != AUTH_OK) {
+        log_info("auth_refused", "reason=%s", auth_result_name(r));
+        return http_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "Bearer error=\"invalid_token\"");
+    }
+    struct auth_claims *carried = malloc(sizeof *carried);
+    if (!carried)
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    *carried = claims;
+    lws_set_opaque_user_data(wsi, carried);
+    return 0;
+}
+
+static int established(struct bridge *br, struct lws *wsi, struct per_connection *pc)
+{
+    struct auth_claims *claims = lws_get_opaque_user_data(wsi);
+    if (!claims)
+        return -1;
+    lws_set_opaque_user_data(wsi, NULL);
+    pc->session = session_new(br, wsi, claims);
+    free(claims);
+    if (!pc->session)
+        return -1;
+    struct session *s = pc->session;
+    log_debug("connected", "conn=%s user=%s", s->conn_id, s->claims.sub);
+    session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", s->conn_id, "user",
+                                   s->claims.sub, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
+    return 0;
+}
+
+int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len)
+{
+    struct per_connection *pc = user;
+    struct bridge *br = bridge_of(wsi);
+
+    /* lws reports some events (e.g. a request whose headers overflowed) before it allocated
+     * the per-connection struct; only the default handling applies to those. */
+    if (!pc && reason != LWS_CALLBACK_HTTP_CONFIRM_UPGRADE && reason != LWS_CALLBACK_WSI_DESTROY)
+        return lws_callback_http_dummy(wsi, reason, user, in, len);
+
+    switch (reason) {
+    case LWS_CALLBACK_HTTP:
+        return http_request(br, wsi, in ? (const char *)in : "/");
+    case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
+        return confirm_upgrade(br, wsi);
+    case LWS_CALLBACK_ESTABLISHED:
+        return established(br, wsi, pc);
+    case LWS_CALLBACK_RECEIVE:
+        return pc->session ? session_receive(pc->session, in, len) : -1;
+    case LWS_CALLBACK_SERVER_WRITEABLE:
+        return pc->session ? session_writable(pc->session) : 0;
+    case LWS_CALLBACK_CLOSED:
+        if (pc->session) {
+            log_debug("disconnected", "conn=%s user=%s", pc->session->conn_id, pc->session->claims.sub);
+            session_free(pc->session);
+            pc->session = NULL;
+        }
+        break;
+    case LWS_CALLBACK_WSI_DESTROY:
+        /* An upgrade accepted but never established still owns its claims. */
+        free(lws_get_opaque_user_data(wsi));
+        lws_set_opaque_user_data(wsi, NULL);
+        break;
+    default:
+        break;
+    }
+    return lws_callback_http_dummy(wsi, reason, user, in, len);
+}
