@@ -6,7 +6,7 @@
 #
 # Checks: many clients posting to one room at once end with seq 1..N, no gaps, no duplicates; a
 # LISTENing session received the room's NOTIFYs in seq order, each payload the stored event (or a
-# reference for an oversized one); clients racing with the same client_msg_id store it once and all
+# reference for an oversized one), and none for a failed command of a batch; clients racing with the same client_msg_id store it once and all
 # get the same event back. Each run uses fresh rooms and removes them afterwards, so it can run
 # repeatedly against the same database. Exits non-zero on any failure.
 set -uo pipefail
@@ -71,9 +71,16 @@ SQL
 pgbench -n -M prepared -c "$CLIENTS" -j 2 -t "$POSTS_PER_CLIENT" -D room="$room" -f "$tmp/post.sql" \
   >"$tmp/pgbench.out" 2>&1
 check "pgbench posted without errors" test $? -eq 0
+# A batch whose middle command fails: the others commit, the failed one leaves no event, no seq and
+# no NOTIFY behind.
+check "a batch isolates its failing command" \
+  test "$(q "SELECT string_agg(ok::text, ',' ORDER BY i) FROM rt.batch('conc_bridge', '[
+      {\"conn\":\"c0\",\"user\":\"u0\",\"frame\":{\"type\":\"send\",\"room\":\"$room\",\"body\":\"batched 1\"}},
+      {\"conn\":\"c9\",\"user\":\"stranger\",\"frame\":{\"type\":\"send\",\"room\":\"$room\",\"body\":\"must not appear\"}},
+      {\"conn\":\"c1\",\"user\":\"u1\",\"frame\":{\"type\":\"send\",\"room\":\"$room\",\"body\":\"batched 2\"}}]')")" = true,false,true
 # One oversized message: stored in full, announced by reference.
 q "SELECT rt.post_message('$room', 'u0', repeat('x', 20480))" >/dev/null
-total=$((CLIENTS * POSTS_PER_CLIENT + 1))
+total=$((CLIENTS * POSTS_PER_CLIENT + 3))
 last_seq=$((first_seq + total - 1))
 
 check "seq runs 1..last_seq without gaps or duplicates" \
@@ -94,6 +101,7 @@ sed -n 's/^Asynchronous notification "[a-z0-9_]*" with payload "\(.*\)" received
 sed -n 's/.*"seq": \([0-9]*\).*/\1/p' "$tmp/payloads" >"$tmp/seqs"
 seq "$first_seq" "$last_seq" >"$tmp/expected"
 check "the listener got one NOTIFY per event, in seq order" cmp -s "$tmp/seqs" "$tmp/expected"
+check "the failed batch command was not notified" test "$(grep -c 'must not appear' "$tmp/payloads")" = 0
 check "the oversized event was announced by reference" \
   test "$(tail -n 1 "$tmp/payloads")" = "{\"seq\": $last_seq, \"room\": \"$room\", \"type\": \"ref\"}"
 check "events_since resolves the reference" \
