@@ -42,8 +42,15 @@ BEGIN
     IF since IS NOT NULL THEN
         PERFORM rt.check_seq(since, 'since');
     END IF;
+    -- Register the bridge if it never sent a heartbeat (bridges should heartbeat once before their
+    -- first join). A plain existence check comes first so that a join never waits on a reaper that is
+    -- deleting this bridge's row while holding room locks (that wait could deadlock): if the reaper
+    -- wins, this presence row is reaped as an orphan later and the bridge's next heartbeat returns
+    -- false, telling it to join its connections again.
+    IF NOT EXISTS (SELECT 1 FROM rt.bridges b WHERE b.id = join_room.bridge_id) THEN
+        INSERT INTO rt.bridges (id) VALUES (bridge_id) ON CONFLICT ON CONSTRAINT bridges_pkey DO NOTHING;
+    END IF;
     r := rt.room_for(room, user_id, 'read', true);
-    INSERT INTO rt.bridges (id) VALUES (bridge_id) ON CONFLICT ON CONSTRAINT bridges_pkey DO NOTHING;
     v_first := NOT EXISTS (SELECT 1 FROM rt.presence p WHERE p.room = join_room.room AND p.user_id = join_room.user_id);
     INSERT INTO rt.presence (bridge_id, conn_id, room, user_id)
     VALUES (bridge_id, conn_id, room, user_id)
