@@ -7,7 +7,8 @@
 # Checks: many clients posting to one room at once end with seq 1..N, no gaps, no duplicates; a
 # LISTENing session received the room's NOTIFYs in seq order, each payload the stored event (or a
 # reference for an oversized one), and none for a failed command of a batch; clients racing with the same client_msg_id store it once and all
-# get the same event back. Each run uses fresh rooms and removes them afterwards, so it can run
+# get the same event back; one user's connections joining (leaving) at once produce one presence
+# joined (left). Each run uses fresh rooms and removes them afterwards, so it can run
 # repeatedly against the same database. Exits non-zero on any failure.
 set -uo pipefail
 
@@ -22,10 +23,10 @@ room="${run_id}_a"
 dup_room="${run_id}_b"
 passed=0
 failed=0
-listener_pid=
 
 cleanup() {
-  [ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null
+  local pid
+  for pid in "${listener_pids[@]}"; do kill "$pid" 2>/dev/null; done
   "${PSQL[@]}" -c "DELETE FROM rt.rooms WHERE id IN ('$room', '$dup_room')" >/dev/null 2>&1
   rm -rf "$tmp"
 }
@@ -55,14 +56,29 @@ q "SELECT rt.create_room('chat', 'owner', 'concurrency', '$room');
 first_seq=$(( $(q "SELECT last_seq FROM rt.rooms WHERE id = '$room'") + 1 ))
 channel=$(q "SELECT rt.room_channel('$room')")
 
-# --- a LISTENing session: psql fed through a fifo, so it stays idle (and receives) until told ---
-mkfifo "$tmp/ctl"
-"${PSQL[@]}" <"$tmp/ctl" >"$tmp/listen.out" 2>&1 &
-listener_pid=$!
-exec 3>"$tmp/ctl"
-echo "LISTEN \"$channel\"; SELECT 'listening';" >&3
-for _ in $(seq 100); do grep -q '^listening$' "$tmp/listen.out" && break; sleep 0.05; done
-grep -q '^listening$' "$tmp/listen.out" || die "the listener did not start"
+# --- LISTENing sessions: psql fed through a fifo, so it stays idle (and receives) until told ---
+declare -A listener_pids=() listener_fds=()
+listener_start() {  # listener_start NAME CHANNEL
+  local fd
+  mkfifo "$tmp/$1.ctl"
+  "${PSQL[@]}" <"$tmp/$1.ctl" >"$tmp/$1.out" 2>&1 &
+  listener_pids[$1]=$!
+  exec {fd}>"$tmp/$1.ctl"
+  listener_fds[$1]=$fd
+  echo "LISTEN \"$2\"; SELECT 'listening';" >&"$fd"
+  for _ in $(seq 100); do grep -q '^listening$' "$tmp/$1.out" && break; sleep 0.05; done
+  grep -q '^listening$' "$tmp/$1.out" || die "listener $1 did not start"
+}
+listener_stop() {  # listener_stop NAME ROOM: the room's payloads, in arrival order, into $tmp/NAME.payloads
+  local fd=${listener_fds[$1]}
+  printf "SELECT 'done';\n\\q\n" >&"$fd"
+  exec {fd}>&-
+  wait "${listener_pids[$1]}"
+  unset "listener_pids[$1]" "listener_fds[$1]"
+  sed -n 's/^Asynchronous notification "[a-z0-9_]*" with payload "\(.*\)" received from server process with PID [0-9]*\.$/\1/p' \
+    "$tmp/$1.out" | grep -F "\"room\": \"$2\"" >"$tmp/$1.payloads"
+}
+listener_start main "$channel"
 
 # --- many clients post to one room at once ---------------------------------------------------------
 cat >"$tmp/post.sql" <<'SQL'
@@ -92,12 +108,8 @@ check "every post is one message row" \
   test "$(q "SELECT count(*) FROM rt.messages WHERE room = '$room'")" = "$total"
 
 # --- what the listener received ---------------------------------------------------------------------
-echo "SELECT 'done';" >&3
-echo '\q' >&3
-exec 3>&-
-wait "$listener_pid"; listener_pid=
-sed -n 's/^Asynchronous notification "[a-z0-9_]*" with payload "\(.*\)" received from server process with PID [0-9]*\.$/\1/p' \
-  "$tmp/listen.out" | grep -F "\"room\": \"$room\"" >"$tmp/payloads"
+listener_stop main "$room"
+cp "$tmp/main.payloads" "$tmp/payloads"
 sed -n 's/.*"seq": \([0-9]*\).*/\1/p' "$tmp/payloads" >"$tmp/seqs"
 seq "$first_seq" "$last_seq" >"$tmp/expected"
 check "the listener got one NOTIFY per event, in seq order" cmp -s "$tmp/seqs" "$tmp/expected"
@@ -114,16 +126,18 @@ check "a payload is the stored event's wire JSON" \
 # --- clients racing with the same client_msg_id ---------------------------------------------------
 # A session holds an advisory lock while RACERS clients queue behind it, then releases it so that
 # they all post at the same moment.
-lock_key=$(( (RANDOM << 15) | RANDOM ))
-"${PSQL[@]}" -c "SELECT pg_advisory_lock($lock_key)" -c "SELECT pg_sleep(1.5)" >/dev/null &
-gate_pid=$!
-sleep 0.3
-for n in $(seq 0 $((RACERS - 1))); do
-  "${PSQL[@]}" -c "SELECT pg_advisory_lock_shared($lock_key)" \
-    -c "SELECT rt.post_message('$dup_room', 'u$n', 'same', client_msg_id => 'same-id') ->> 'seq'" \
-    >"$tmp/racer.$n" 2>&1 &
-done
-wait
+race() {  # race SQL_WITH_$n: run it from RACERS sessions released at the same moment; output in racer.N
+  local key=$(( (RANDOM << 15) | RANDOM )) pids=() n
+  "${PSQL[@]}" -c "SELECT pg_advisory_lock($key)" -c "SELECT pg_sleep(1.5)" >/dev/null &
+  pids+=($!)
+  sleep 0.3
+  for n in $(seq 0 $((RACERS - 1))); do
+    "${PSQL[@]}" -c "SELECT pg_advisory_lock_shared($key)" -c "${1//\$n/$n}" >"$tmp/racer.$n" 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+}
+race "SELECT rt.post_message('$dup_room', 'u\$n', 'same', client_msg_id => 'same-id') ->> 'seq'"
 check "the racing clients all succeeded" test "$(grep -lx '[0-9][0-9]*' "$tmp"/racer.* | wc -l)" = "$RACERS"
 check "they all got the same event back" test "$(grep -h '^[0-9][0-9]*$' "$tmp"/racer.* | sort -u | wc -l)" = 1
 check "the message was stored once" \
@@ -131,6 +145,22 @@ check "the message was stored once" \
 check "and took exactly one seq" \
   test "$(q "SELECT count(*) FILTER (WHERE event = 'message') = 1 AND count(*) = max(seq)
              FROM rt.events WHERE room = '$dup_room'")" = t
+
+# --- one user's connections joining and leaving at once ---------------------------------------------
+# Presence changes serialize on the room lock: RACERS connections of u0 (one per bridge) produce
+# exactly one "joined", and disconnecting them all at once exactly one "left".
+listener_start presence "$(q "SELECT rt.room_channel('$dup_room')")"
+race "SELECT rt.dispatch('conc_bridge_\$n', 'conn', 'u0', '{\"type\":\"join\",\"room\":\"$dup_room\"}') ->> 'role'"
+check "every connection joined" test "$(grep -lx 'member' "$tmp"/racer.* | wc -l)" = "$RACERS"
+check "presence lists u0 once, with one row per connection" \
+  test "$(q "SELECT count(*) || ' ' || (SELECT rt.online_users('$dup_room')::text) FROM rt.presence WHERE room = '$dup_room'")" = \
+       "$RACERS [\"u0\"]"
+race "SELECT rt.disconnect('conc_bridge_\$n', 'conn')"
+check "every connection left" test "$(q "SELECT count(*) FROM rt.presence WHERE room = '$dup_room'")" = 0
+listener_stop presence "$dup_room"
+check "exactly one presence joined and one left" \
+  test "$(grep -o '"status": "[a-z]*"' "$tmp/presence.payloads" | tr '\n' ' ')" = '"status": "joined" "status": "left" '
+q "DELETE FROM rt.bridges WHERE id LIKE 'conc\\_bridge%'" >/dev/null
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
