@@ -61,6 +61,22 @@ static const struct setting settings[] = {
      "on SIGTERM, how long in-flight work may take before exit"},
     {"db-retry-max-ms", "RT_DB_RETRY_MAX_MS", INT(db_retry_max_ms), "5000", 100, 600000,
      "cap of the exponential backoff between database reconnects"},
+    {"db-pool-size", "RT_DB_POOL_SIZE", INT(db_pool_size), "2", 1, 16,
+     "database connections for commands (pipelined), besides the LISTEN connection"},
+    {"batch-max", "RT_BATCH_MAX", INT(batch_max), "32", 1, 64,
+     "most client commands sent to the database in one rt.batch transaction"},
+    {"max-pending-commands", "RT_MAX_PENDING_COMMANDS", INT(max_pending_commands), "10000", 16, 1000000,
+     "commands waiting for a database connection; beyond it commands get UNAVAILABLE (retry)"},
+    {"max-rooms-per-connection", "RT_MAX_ROOMS_PER_CONNECTION", INT(max_rooms_per_connection), "100", 1, 100000,
+     "rooms one connection may join at once; more get TOO_LARGE"},
+    {"max-queue-bytes", "RT_MAX_QUEUE_BYTES", INT(max_queue_bytes), "1048576", 65536, 1073741824,
+     "bytes queued for one slow client before it is closed with 4008"},
+    {"rate-limit", "RT_RATE_LIMIT", INT(rate_limit), "100", 1, 1000000, "frames per second a connection may send"},
+    {"rate-burst", "RT_RATE_BURST", INT(rate_burst), "200", 1, 1000000, "frames a connection may send at once"},
+    {"rate-limit-close-after", "RT_RATE_LIMIT_CLOSE_AFTER", INT(rate_limit_close_after), "50", 1, 1000000,
+     "RATE_LIMITED refusals without a quiet second before the connection is closed with 4029"},
+    {"bridge-stale-seconds", "RT_BRIDGE_STALE_SECONDS", INT(bridge_stale_seconds), "30", 10, 3600,
+     "a bridge silent this long is presumed dead and its presence is removed"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

@@ -26,6 +26,15 @@ struct config {
     int max_frame_bytes;
     int shutdown_grace_ms;
     int db_retry_max_ms;
+    int db_pool_size;
+    int batch_max;
+    int max_pending_commands;
+    int max_rooms_per_connection;
+    int max_queue_bytes;
+    int rate_limit;
+    int rate_burst;
+    int rate_limit_close_after;
+    int bridge_stale_seconds;
 };
 
 /* Where a lookup of an environment variable goes; tests pass their own. */

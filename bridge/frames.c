@@ -1,50 +1,232 @@
-/* frames: parse a client frame, answer the ones the bridge owns (ping), refuse malformed ones. */
+/*
+ * frames: one client frame in, at most one reply out. The bridge answers ping and auth itself;
+ * every other frame goes verbatim to rt.batch with the connection's verified user, and its reply
+ * is built from what PostgreSQL returned, after the transaction committed. The bridge reads only
+ * what routing needs (type, ref, room, since) and leaves every rule to SQL.
+ */
 #include "frames.h"
 
 #include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
+#include "log.h"
+#include "metrics.h"
+#include "pool.h"
+#include "router.h"
+#include "server.h"
 #include "session.h"
+
+static const char *const db_types[] = {"join", "leave", "send", "publish", "signal",
+                                       "state", "edit", "delete", "read", "history"};
+
+/* A client command plus what the bridge must remember to route its reply. */
+struct frame_cmd {
+    struct command cmd; /* first: pool.c hands back a struct command * */
+    char *ref_json;     /* the ref re-encoded as JSON, or NULL */
+    bool is_join;
+    char room[72];      /* "" unless a valid room string */
+    long long since;    /* -1: no replay */
+};
+
+static void send_text(struct session *s, const char *text, size_t len)
+{
+    struct outbuf *ob = outbuf_new(text, len);
+    session_send(s, ob);
+    outbuf_unref(ob);
+}
+
+/* {"type":"reply","ref":R,"ok":B,"data|error":BODY}, or {"type":"error",...BODY} without a ref. */
+static void send_reply(struct session *s, const char *ref_json, bool ok, const char *body, size_t len)
+{
+    if (!ref_json) {
+        if (ok || len < 2 || body[0] != '{')
+            return;
+        size_t n = len + 16;
+        char *text = malloc(n);
+        if (!text)
+            return;
+        int m = snprintf(text, n, "{\"type\":\"error\",%.*s", (int)(len - 1), body + 1);
+        send_text(s, text, (size_t)m);
+        free(text);
+        return;
+    }
+    size_t n = strlen(ref_json) + len + 64;
+    char *text = malloc(n);
+    if (!text)
+        return;
+    int m = snprintf(text, n, "{\"type\":\"reply\",\"ref\":%s,\"ok\":%s,\"%s\":%.*s}", ref_json, ok ? "true" : "false",
+                     ok ? "data" : "error", (int)len, body);
+    send_text(s, text, (size_t)m);
+    free(text);
+}
+
+static void send_local_error(struct session *s, json_t *ref, const char *type, const char *code, const char *msg,
+                             bool retry)
+{
+    metrics_command_local(type, code);
+    session_send_error(s, ref, code, msg, retry);
+}
+
+static long long join_head(const char *body, size_t len)
+{
+    json_t *data = json_loadb(body, len, 0, NULL);
+    json_t *seq = json_object_get(data, "seq");
+    long long head = json_is_integer(seq) ? json_integer_value(seq) : 0;
+    json_decref(data);
+    return head;
+}
+
+static void command_done(struct command *cmd, bool ok, const char *body, size_t len)
+{
+    struct frame_cmd *fc = (struct frame_cmd *)cmd;
+    struct session *s = cmd->owner;
+    s->inflight--;
+    if (!s->gone) {
+        send_reply(s, fc->ref_json, ok, body, len);
+        if (fc->is_join && fc->room[0]) {
+            if (ok)
+                router_join_done(s->br->router, s, fc->room, join_head(body, len), fc->since);
+            else
+                router_leave(s->br->router, s, fc->room);
+        }
+    }
+    free(fc->ref_json);
+    session_unref(s);
+}
+
+static bool valid_room(json_t *room)
+{
+    return json_is_string(room) && json_string_length(room) >= 1 && json_string_length(room) <= 64;
+}
+
+/* Sends a database-bound frame to the pool. */
+static void submit(struct session *s, json_t *frame, json_t *ref, const char *type, const char *text, size_t len)
+{
+    struct bridge *br = s->br;
+    json_t *room = json_object_get(frame, "room");
+    bool is_join = strcmp(type, "join") == 0;
+    if (is_join && valid_room(room) && !router_joined(s, json_string_value(room)) &&
+        s->nsubs >= (unsigned)br->cfg.max_rooms_per_connection) {
+        char msg[96];
+        snprintf(msg, sizeof msg, "a connection may join at most %d rooms", br->cfg.max_rooms_per_connection);
+        send_local_error(s, ref, type, "TOO_LARGE", msg, false);
+        return;
+    }
+    struct frame_cmd *fc = calloc(1, sizeof *fc);
+    char *copy = malloc(len + 1);
+    if (!fc || !copy) {
+        free(fc);
+        free(copy);
+        send_local_error(s, ref, type, "INTERNAL", "out of memory", true);
+        return;
+    }
+    memcpy(copy, text, len);
+    copy[len] = '\0';
+    fc->cmd.done = command_done;
+    fc->cmd.owner = session_ref(s);
+    fc->cmd.user_json = s->user_json;
+    fc->cmd.conn_id = s->conn_id;
+    fc->cmd.frame = copy;
+    fc->cmd.frame_len = len;
+    fc->cmd.started_us = metrics_now_us();
+    fc->ref_json = ref ? json_dumps(ref, JSON_ENCODE_ANY) : NULL;
+    fc->is_join = is_join;
+    fc->since = -1;
+    if (valid_room(room))
+        snprintf(fc->room, sizeof fc->room, "%s", json_string_value(room));
+    json_t *since = json_object_get(frame, "since");
+    if (json_is_integer(since) && json_integer_value(since) >= 0)
+        fc->since = json_integer_value(since);
+
+    if (fc->room[0] && is_join && !router_join_begin(br->router, s, fc->room))
+        fc->room[0] = '\0';
+    if (fc->room[0] && strcmp(type, "leave") == 0)
+        router_leave(br->router, s, fc->room); /* stop delivery now; presence goes when the leave commits */
+
+    s->inflight++;
+    if (!pool_submit(br->pool, &fc->cmd)) {
+        const char *body = pool_up(br->pool)
+                               ? "{\"code\":\"UNAVAILABLE\",\"message\":\"the bridge is overloaded; retry\",\"retry\":true}"
+                               : "{\"code\":\"UNAVAILABLE\",\"message\":\"the database is unreachable; retry\",\"retry\":true}";
+        metrics_command_local(type, "UNAVAILABLE");
+        command_done(&fc->cmd, false, body, strlen(body));
+        command_free(&fc->cmd);
+    }
+}
 
 static void handle_ping(struct session *s, json_t *ref)
 {
+    metrics_command_local("ping", "ok");
     if (ref)
         session_send_json(s, json_pack("{s:s, s:O}", "type", "pong", "ref", ref));
     else
         session_send_json(s, json_pack("{s:s}", "type", "pong"));
 }
 
-void frames_handle(struct session *s, const char *text, size_t len)
+/* Refreshes the connection's token before it expires; the user must stay the same. */
+static void handle_auth(struct session *s, json_t *frame, json_t *ref)
 {
-    json_error_t jerr;
-    json_t *frame = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!frame) {
-        session_send_error(s, NULL, "BAD_REQUEST", "frame is not valid JSON", false);
+    json_t *token = json_object_get(frame, "token");
+    if (!json_is_string(token)) {
+        send_local_error(s, ref, "auth", "BAD_REQUEST", "\"token\" must be a string", false);
         return;
     }
+    struct auth_claims claims;
+    enum auth_result r = auth_verify(&s->br->keys, json_string_value(token), time(NULL), &claims);
+    if (r != AUTH_OK) {
+        char msg[64];
+        snprintf(msg, sizeof msg, "token refused: %s", auth_result_name(r));
+        log_info("auth_refused", "conn=%s user=%s reason=%s", s->conn_id, s->claims.sub, auth_result_name(r));
+        send_local_error(s, ref, "auth", "UNAUTHORIZED", msg, false);
+        return;
+    }
+    if (strcmp(claims.sub, s->claims.sub) != 0) {
+        send_local_error(s, ref, "auth", "UNAUTHORIZED", "the token is for another user", false);
+        return;
+    }
+    s->claims = claims;
+    metrics_command_local("auth", "ok");
+    if (ref)
+        session_send_json(s, json_pack("{s:s, s:O, s:b, s:{s:I}}", "type", "reply", "ref", ref, "ok", 1, "data", "exp",
+                                       (json_int_t)claims.exp));
+}
+
+void frames_handle(struct session *s, const char *text, size_t len)
+{
+    metrics_frame_in();
+    json_error_t jerr;
+    json_t *frame = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!json_is_object(frame)) {
-        session_send_error(s, NULL, "BAD_REQUEST", "frame must be a JSON object", false);
+        send_local_error(s, NULL, "other", "BAD_REQUEST", frame ? "frame must be a JSON object" : "frame is not valid JSON",
+                         false);
         json_decref(frame);
         return;
     }
     json_t *ref = json_object_get(frame, "ref");
-    if (ref && !json_is_string(ref)) {
-        session_send_error(s, NULL, "BAD_REQUEST", "\"ref\" must be a string", false);
-        json_decref(frame);
-        return;
-    }
-    if (ref && json_string_length(ref) > 128) {
-        session_send_error(s, NULL, "BAD_REQUEST", "\"ref\" must be at most 128 characters", false);
-        json_decref(frame);
-        return;
-    }
     json_t *type = json_object_get(frame, "type");
-    if (!json_is_string(type)) {
-        session_send_error(s, ref, "BAD_REQUEST", "\"type\" must be a string", false);
+    if (ref && (!json_is_string(ref) || json_string_length(ref) > 128)) {
+        send_local_error(s, NULL, "other", "BAD_REQUEST", "\"ref\" must be a string of at most 128 characters", false);
+    } else if (!session_rate_ok(s)) {
+        send_local_error(s, ref, json_is_string(type) ? json_string_value(type) : "other", "RATE_LIMITED",
+                         "too many frames; slow down", true);
+    } else if (!json_is_string(type)) {
+        send_local_error(s, ref, "other", "BAD_REQUEST", "\"type\" must be a string", false);
     } else if (strcmp(json_string_value(type), "ping") == 0) {
         handle_ping(s, ref);
+    } else if (strcmp(json_string_value(type), "auth") == 0) {
+        handle_auth(s, frame, ref);
     } else {
-        session_send_error(s, ref, "BAD_REQUEST", "unknown frame type", false);
+        const char *t = json_string_value(type);
+        size_t i = 0;
+        while (i < sizeof db_types / sizeof db_types[0] && strcmp(t, db_types[i]) != 0)
+            i++;
+        if (i < sizeof db_types / sizeof db_types[0])
+            submit(s, frame, ref, db_types[i], text, len);
+        else
+            send_local_error(s, ref, "other", "BAD_REQUEST", "unknown frame type", false);
     }
     json_decref(frame);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "metrics.h"
 #include "server.h"
 
 /*
@@ -115,6 +116,17 @@ int http_request(struct bridge *br, struct lws *wsi, const char *uri)
     if (strcmp(uri, "/health") == 0)
         return get ? health(br, wsi)
                    : respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
+    if (strcmp(uri, "/metrics") == 0) {
+        if (!get)
+            return respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
+        size_t len = 0;
+        char *text = metrics_render(br, &len);
+        if (!text)
+            return -1;
+        int rc = respond(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
+        free(text);
+        return rc;
+    }
     if (strcmp(uri, "/ws") == 0)
         return respond_error(wsi, HTTP_STATUS_BAD_REQUEST, "BAD_REQUEST", "/ws expects a WebSocket upgrade");
     if (!get)

@@ -14,6 +14,9 @@
 #include "listener.h"
 #include "log.h"
 #include "outbuf.h"
+#include "pool.h"
+#include "registry.h"
+#include "router.h"
 #include "session.h"
 #include "ws.h"
 
@@ -22,7 +25,7 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-bool server_db_up(const struct bridge *br) { return listener_up(br->listener); }
+bool server_db_up(const struct bridge *br) { return listener_up(br->listener) && pool_up(br->pool); }
 
 static void make_bridge_id(struct bridge *br)
 {
@@ -50,19 +53,41 @@ static void finish_shutdown(struct bridge *br)
 {
     uv_timer_stop(&br->shutdown_timer);
     close_handle((uv_handle_t *)&br->shutdown_timer);
+    close_handle((uv_handle_t *)&br->housekeeping);
     close_handle((uv_handle_t *)&br->sigterm);
     close_handle((uv_handle_t *)&br->sigint);
+    /* Connections still open past the grace period lose their rooms before anything is freed. */
+    for (struct session *s = br->sessions; s; s = s->next)
+        router_session_gone(br->router, s);
+    /* With a foreign loop this only starts the teardown; info.pcontext NULLs br->lws once it is done. */
+    br->destroying = true;
+    lws_context_destroy(br->lws);
+    pool_free(br->pool);
+    br->pool = NULL;
+    registry_free(br->registry);
+    br->registry = NULL;
     listener_free(br->listener);
     br->listener = NULL;
-    /* With a foreign loop this only starts the teardown; info.pcontext NULLs br->lws once it is done. */
-    lws_context_destroy(br->lws);
     log_info("stopped", "bridge=%s", br->id);
 }
 
+static void unregistered(void *ctx)
+{
+    struct bridge *br = ctx;
+    br->unregistered = true;
+}
+
+/* Waits for clients to go (or the grace period), then for the bridge's presence to be removed. */
 static void shutdown_tick(uv_timer_t *t)
 {
     struct bridge *br = t->data;
-    if (br->n_sessions == 0 || uv_now(&br->loop) - br->shutdown_started_ms >= (uint64_t)br->cfg.shutdown_grace_ms)
+    uint64_t elapsed = uv_now(&br->loop) - br->shutdown_started_ms, grace = (uint64_t)br->cfg.shutdown_grace_ms;
+    bool drained = (br->n_sessions == 0 && pool_pending(br->pool) == 0) || elapsed >= grace;
+    if (drained && !br->stopping_registry) {
+        br->stopping_registry = true;
+        registry_stop(br->registry, unregistered, br);
+    }
+    if (drained && (br->unregistered || elapsed >= grace + 2000))
         finish_shutdown(br);
 }
 
@@ -78,10 +103,24 @@ static void begin_shutdown(struct bridge *br, int signum)
     struct outbuf *ob = outbuf_new(frame, sizeof frame - 1);
     for (struct session *s = br->sessions; s; s = s->next) {
         session_send(s, ob);
+        /* Replies to commands in flight still reach the client before the close (see session.c). */
         session_close(s, 1001, "bridge shutting down");
     }
     outbuf_unref(ob);
     uv_timer_start(&br->shutdown_timer, shutdown_tick, 20, 20);
+}
+
+/* Once a second: close connections whose token expired, retry fetches that failed. */
+static void housekeeping(uv_timer_t *t)
+{
+    struct bridge *br = t->data;
+    time_t now = time(NULL);
+    for (struct session *s = br->sessions; s; s = s->next)
+        if (!s->close_code && s->claims.exp <= (long long)now) {
+            log_info("token_expired", "conn=%s user=%s", s->conn_id, s->claims.sub);
+            session_close(s, 4001, "token expired");
+        }
+    router_tick(br->router);
 }
 
 static void on_signal(uv_signal_t *h, int signum) { begin_shutdown(h->data, signum); }
@@ -173,10 +212,21 @@ int server_run(struct config *cfg)
     uv_timer_init(&br->loop, &br->shutdown_timer);
     br->shutdown_timer.data = br;
 
+    uv_timer_init(&br->loop, &br->housekeeping);
+    br->housekeeping.data = br;
+    uv_timer_start(&br->housekeeping, housekeeping, 1000, 1000);
+
+    br->router = router_new(br);
+    br->pool = pool_new(br);
+    br->registry = br->pool ? registry_new(br) : NULL;
     br->listener = listener_new(br);
-    if (!br->listener)
-        goto out;
+    if (!br->router || !br->pool || !br->registry || !br->listener) {
+        log_error("start_failed", "reason=\"out of memory\"");
+        exit(1);
+    }
+    pool_start(br->pool);
     listener_start(br->listener);
+    registry_start(br->registry);
     log_info("started", "bridge=%s host=%s port=%d jwt_alg=%s version=%s", br->id, br->cfg.host, br->cfg.port,
              br->keys.alg_name, PGRT_VERSION);
 
@@ -185,6 +235,7 @@ int server_run(struct config *cfg)
     if (br->lws)
         lws_context_destroy(br->lws);
     uv_run(&br->loop, UV_RUN_DEFAULT);
+    router_free(br->router);
     uv_loop_close(&br->loop);
     rc = 0;
 out:

@@ -13,6 +13,9 @@
 
 struct session;
 struct listener;
+struct pool;
+struct router;
+struct registry;
 
 /* One per process. */
 struct bridge {
@@ -23,8 +26,15 @@ struct bridge {
     struct lws_context *lws;
     struct lws_vhost *vhost;
     struct listener *listener;
+    struct pool *pool;
+    struct router *router;
+    struct registry *registry;
     uv_signal_t sigterm, sigint;
     uv_timer_t shutdown_timer;
+    uv_timer_t housekeeping; /* once a second: token expiry, fetch retries */
+    bool unregistered;
+    bool stopping_registry;
+    bool destroying; /* lws is being torn down: no more writes */
     uint64_t shutdown_started_ms;
     bool shutting_down;
     struct session *sessions; /* doubly linked, newest first */

@@ -7,6 +7,9 @@
 
 #include "frames.h"
 #include "log.h"
+#include "metrics.h"
+#include "registry.h"
+#include "router.h"
 #include "server.h"
 
 #define SESSION_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
@@ -24,6 +27,17 @@ struct session *session_new(struct bridge *br, struct lws *wsi, const struct aut
     s->br = br;
     s->wsi = wsi;
     s->claims = *claims;
+    s->refs = 1;
+    json_t *user = json_string(claims->sub);
+    s->user_json = user ? json_dumps(user, JSON_ENCODE_ANY) : NULL;
+    json_decref(user);
+    s->rate_tokens = br->cfg.rate_burst;
+    s->rate_at_ms = uv_now(&br->loop);
+    if (!s->user_json) {
+        free(s->queue);
+        free(s);
+        return NULL;
+    }
     s->connected_at = time(NULL);
     snprintf(s->conn_id, sizeof s->conn_id, "c%llx", (unsigned long long)++br->next_conn);
     s->next = br->sessions;
@@ -34,11 +48,13 @@ struct session *session_new(struct bridge *br, struct lws *wsi, const struct aut
     return s;
 }
 
-void session_free(struct session *s)
+void session_gone(struct session *s)
 {
-    if (!s)
+    if (!s || s->gone)
         return;
     struct bridge *br = s->br;
+    s->gone = true;
+    s->wsi = NULL;
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -51,14 +67,61 @@ void session_free(struct session *s)
         s->q_head = (s->q_head + 1) % SESSION_QUEUE_MAX_FRAMES;
         s->q_len--;
     }
+    s->q_bytes = 0;
+    bool had_rooms = s->nsubs > 0;
+    router_session_gone(br->router, s);
+    if (had_rooms && !br->shutting_down) /* at shutdown rt.bridge_stopped removes all presence at once */
+        registry_disconnect(br->registry, s->conn_id);
+    session_unref(s);
+}
+
+struct session *session_ref(struct session *s)
+{
+    s->refs++;
+    return s;
+}
+
+void session_unref(struct session *s)
+{
+    if (!s || --s->refs > 0)
+        return;
     free(s->queue);
     free(s->rx);
+    free(s->subs);
+    free(s->user_json);
     free(s);
+}
+
+bool session_rate_ok(struct session *s)
+{
+    const struct config *cfg = &s->br->cfg;
+    unsigned long long now = uv_now(&s->br->loop);
+    s->rate_tokens += (double)(now - s->rate_at_ms) * cfg->rate_limit / 1000.0;
+    if (s->rate_tokens > cfg->rate_burst)
+        s->rate_tokens = cfg->rate_burst;
+    s->rate_at_ms = now;
+    if (s->rate_tokens >= 1.0) {
+        s->rate_tokens -= 1.0;
+        /* A quiet second forgives earlier refusals: only a sustained flood is closed. */
+        if (s->rate_strikes && now - s->rate_last_strike_ms > 1000)
+            s->rate_strikes = 0;
+        return true;
+    }
+    s->rate_strikes++;
+    s->rate_last_strike_ms = now;
+    metrics_rate_limited();
+    if (s->rate_strikes == 1)
+        log_info("rate_limited", "conn=%s user=%s", s->conn_id, s->claims.sub);
+    if (s->rate_strikes >= (unsigned)cfg->rate_limit_close_after) {
+        log_warn("rate_limit_closed", "conn=%s user=%s refusals=%u", s->conn_id, s->claims.sub, s->rate_strikes);
+        session_close(s, 4029, "rate limit exceeded repeatedly");
+    }
+    return false;
 }
 
 void session_close(struct session *s, int code, const char *reason)
 {
-    if (s->close_code)
+    if (s->close_code || s->gone)
         return;
     s->close_code = code;
     snprintf(s->close_reason, sizeof s->close_reason, "%s", reason);
@@ -67,12 +130,20 @@ void session_close(struct session *s, int code, const char *reason)
 
 void session_send(struct session *s, struct outbuf *ob)
 {
-    if (!ob || s->close_code)
+    if (!ob || s->close_code || s->gone || s->br->destroying)
         return;
-    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes + ob->len > SESSION_QUEUE_MAX_BYTES) {
+    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes + ob->len > (size_t)s->br->cfg.max_queue_bytes) {
         log_warn("slow_consumer_closed", "conn=%s user=%s queued_frames=%u queued_bytes=%zu", s->conn_id,
                  s->claims.sub, s->q_len, s->q_bytes);
+        metrics_slow_consumer();
         session_close(s, 4008, "too slow to keep up: resume with since");
+        /* What is queued will never be read: free it now, the bound holds from here on. */
+        while (s->q_len) {
+            outbuf_unref(s->queue[s->q_head]);
+            s->q_head = (s->q_head + 1) % SESSION_QUEUE_MAX_FRAMES;
+            s->q_len--;
+        }
+        s->q_bytes = 0;
         return;
     }
     s->queue[(s->q_head + s->q_len) % SESSION_QUEUE_MAX_FRAMES] = outbuf_ref(ob);
@@ -119,6 +190,7 @@ int session_writable(struct session *s)
         return 0;
     struct outbuf *ob = s->queue[s->q_head];
     int n = lws_write(s->wsi, outbuf_payload(ob), ob->len, LWS_WRITE_TEXT);
+    metrics_frame_out();
     s->q_head = (s->q_head + 1) % SESSION_QUEUE_MAX_FRAMES;
     s->q_len--;
     s->q_bytes -= ob->len;

@@ -12,9 +12,9 @@
 #include "outbuf.h"
 
 struct bridge;
+struct sub;
 
-#define SESSION_QUEUE_MAX_FRAMES 4096
-#define SESSION_QUEUE_MAX_BYTES (1024 * 1024)
+#define SESSION_QUEUE_MAX_FRAMES 8192
 
 /* One of these is created for each WebSocket connection once its upgrade is accepted. */
 struct session {
@@ -23,7 +23,19 @@ struct session {
     struct lws *wsi;
     char conn_id[32];
     struct auth_claims claims;
+    char *user_json; /* claims.sub as a JSON string, for the commands sent to rt.batch */
     time_t connected_at;
+    unsigned refs;   /* the connection itself, plus each command in flight */
+    bool gone;       /* the connection closed; only in-flight commands keep this alive */
+
+    struct sub **subs; /* rooms joined (router.c), at most cfg.max_rooms_per_connection */
+    unsigned nsubs, subs_cap;
+
+    double rate_tokens; /* token bucket of cfg.rate_limit per second, cfg.rate_burst deep */
+    unsigned long long rate_at_ms;
+    unsigned rate_strikes; /* refusals since the last accepted burst; too many closes with 4029 */
+    unsigned long long rate_last_strike_ms;
+    unsigned inflight;
 
     struct outbuf **queue; /* ring of SESSION_QUEUE_MAX_FRAMES */
     unsigned q_head, q_len;
@@ -38,8 +50,13 @@ struct session {
 };
 
 struct session *session_new(struct bridge *br, struct lws *wsi, const struct auth_claims *claims);
-/* Unlinks and frees; the wsi is already closing. */
-void session_free(struct session *s);
+/* The connection closed: unlinks it, forgets its rooms; frees once no command refers to it. */
+void session_gone(struct session *s);
+struct session *session_ref(struct session *s);
+void session_unref(struct session *s);
+
+/* Takes one token from the rate limiter; false means refuse the frame (and maybe close 4029). */
+bool session_rate_ok(struct session *s);
 
 /* Queues a frame (taking a reference). A full queue closes the connection with 4008. */
 void session_send(struct session *s, struct outbuf *ob);

@@ -101,7 +101,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_CLOSED:
         if (pc->session) {
             log_debug("disconnected", "conn=%s user=%s", pc->session->conn_id, pc->session->claims.sub);
-            session_free(pc->session);
+            session_gone(pc->session);
             pc->session = NULL;
         }
         break;

@@ -17,6 +17,7 @@ test('/health follows the database: 503 while down, 200 once it is back', { time
     assert.equal(h.body.db, 'down');
 
     await cluster.start();
+    cluster.migrate(); /* the bridge LISTENs to the channels rt.channels() names: it needs the schema */
     await bridge.waitDb('up', 20000);
     h = await bridge.health();
     assert.equal(h.status, 200);

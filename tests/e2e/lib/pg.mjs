@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ROOT, freePort } from './bridge.mjs';
+import { ROOT, BRIDGE_BIN, freePort } from './bridge.mjs';
 
 const run = promisify(execFile);
 
@@ -26,6 +26,12 @@ export class Cluster {
       stdio: 'pipe',
       env: { ...process.env, PGRT_PG_OPTS: '-c fsync=off' },
     });
+    return this;
+  }
+
+  /** Applies migrations/ and sql/ with rt-bridge migrate. */
+  migrate() {
+    execFileSync(BRIDGE_BIN, ['migrate'], { stdio: 'pipe', env: { ...process.env, ...this.env } });
     return this;
   }
 

@@ -1,0 +1,31 @@
+/* metrics: process-wide counters and the command latency histogram, rendered for Prometheus. */
+#ifndef PGRT_METRICS_H
+#define PGRT_METRICS_H
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+struct bridge;
+
+void metrics_frame_in(void);
+void metrics_frame_out(void);
+/* A command finished: frame is the client's frame (its type is read from it), ok/body from rt.batch. */
+void metrics_command_done(const char *frame, size_t frame_len, bool ok, const char *body,
+                          unsigned long long started_us);
+/* A command answered by the bridge itself (ping, auth, refused before the database). */
+void metrics_command_local(const char *type, const char *outcome);
+void metrics_batch(int commands);
+void metrics_db_reconnect(void);
+void metrics_slow_consumer(void);
+void metrics_rate_limited(void);
+void metrics_gap_fill(void);
+/* A NOTIFY arrived: its `at` gives the lag from commit to here. */
+void metrics_notify(json_t *frame);
+
+unsigned long long metrics_now_us(void);
+
+/* The exposition text (caller frees). */
+char *metrics_render(const struct bridge *br, size_t *len);
+
+#endif

@@ -1,0 +1,129 @@
+/*
+ * registry: keeps this bridge alive in rt.bridges (heartbeat), removes bridges that stopped
+ * heartbeating (rt.reap_bridges, which also announces their users' presence leaves), and removes
+ * the presence of connections that close. Every bridge reaps, so a SIGKILLed bridge's presence
+ * goes away within `--bridge-stale-seconds` plus one reap interval, as long as one bridge runs.
+ */
+#include "registry.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "log.h"
+#include "pool.h"
+#include "server.h"
+
+#define TICK_MS 5000
+#define MAX_PENDING_DISCONNECTS 65536
+
+struct registry {
+    struct bridge *br;
+    uv_timer_t timer;
+    char **pending; /* disconnects that could not be sent while the database was away */
+    unsigned npending;
+    void (*stop_done)(void *);
+    void *stop_ctx;
+};
+
+static void on_result(void *ctx, PGresult *res)
+{
+    const char *what = ctx;
+    if (res && PQresultStatus(res) != PGRES_TUPLES_OK)
+        log_warn("registry_failed", "call=%s error=\"%.200s\"", what, PQresultErrorMessage(res));
+}
+
+static void remember(struct registry *reg, const char *conn_id)
+{
+    if (reg->npending == MAX_PENDING_DISCONNECTS)
+        return; /* the bridge's own stale timeout cleans up after a very long outage */
+    char **grown = realloc(reg->pending, (reg->npending + 1) * sizeof *grown);
+    if (!grown)
+        return;
+    reg->pending = grown;
+    reg->pending[reg->npending] = strdup(conn_id);
+    if (reg->pending[reg->npending])
+        reg->npending++;
+}
+
+void registry_disconnect(struct registry *reg, const char *conn_id)
+{
+    const char *params[] = {reg->br->id, conn_id};
+    if (!pool_query(reg->br->pool, "SELECT rt.disconnect($1, $2)", 2, params, on_result, "disconnect"))
+        remember(reg, conn_id);
+}
+
+static void tick(uv_timer_t *t)
+{
+    struct registry *reg = t->data;
+    struct bridge *br = reg->br;
+    if (!pool_up(br->pool))
+        return;
+    char info[256], stale[32];
+    snprintf(info, sizeof info, "{\"version\":\"%s\",\"port\":%d,\"connections\":%u}", PGRT_VERSION, br->cfg.port,
+             br->n_sessions);
+    snprintf(stale, sizeof stale, "%d seconds", br->cfg.bridge_stale_seconds);
+    const char *hb[] = {br->id, info};
+    pool_query(br->pool, "SELECT rt.bridge_heartbeat($1, $2::jsonb)", 2, hb, on_result, "bridge_heartbeat");
+    const char *reap[] = {stale};
+    pool_query(br->pool, "SELECT rt.reap_bridges($1::interval)", 1, reap, on_result, "reap_bridges");
+    while (reg->npending) {
+        char *conn = reg->pending[reg->npending - 1];
+        const char *params[] = {br->id, conn};
+        if (!pool_query(br->pool, "SELECT rt.disconnect($1, $2)", 2, params, on_result, "disconnect"))
+            break;
+        free(conn);
+        reg->npending--;
+    }
+}
+
+struct registry *registry_new(struct bridge *br)
+{
+    struct registry *reg = calloc(1, sizeof *reg);
+    if (!reg)
+        return NULL;
+    reg->br = br;
+    uv_timer_init(&br->loop, &reg->timer);
+    reg->timer.data = reg;
+    return reg;
+}
+
+void registry_start(struct registry *reg) { uv_timer_start(&reg->timer, tick, 200, TICK_MS); }
+
+static void stopped(void *ctx, PGresult *res)
+{
+    struct registry *reg = ctx;
+    if (res && PQresultStatus(res) == PGRES_TUPLES_OK)
+        log_info("bridge_unregistered", "bridge=%s presence_removed=%s", reg->br->id, PQgetvalue(res, 0, 0));
+    if (reg->stop_done)
+        reg->stop_done(reg->stop_ctx);
+    reg->stop_done = NULL;
+}
+
+void registry_stop(struct registry *reg, void (*done)(void *), void *ctx)
+{
+    uv_timer_stop(&reg->timer);
+    reg->stop_done = done;
+    reg->stop_ctx = ctx;
+    const char *params[] = {reg->br->id};
+    if (!pool_query(reg->br->pool, "SELECT rt.bridge_stopped($1)", 1, params, stopped, reg)) {
+        reg->stop_done = NULL;
+        done(ctx);
+    }
+}
+
+static void timer_closed(uv_handle_t *h)
+{
+    struct registry *reg = h->data;
+    for (unsigned i = 0; i < reg->npending; i++)
+        free(reg->pending[i]);
+    free(reg->pending);
+    free(reg);
+}
+
+void registry_free(struct registry *reg)
+{
+    if (reg)
+        uv_close((uv_handle_t *)&reg->timer, timer_closed);
+}

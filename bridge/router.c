@@ -1,0 +1,562 @@
+/*
+ * router: the room <-> session index and the delivery rules that make each joined connection see a
+ * room's persisted events exactly once, in seq order, with no gap.
+ *
+ * Room level: `last_seq` is the newest seq forwarded from the live stream. NOTIFY delivers a room's
+ * events in commit order, which is seq order, so the next live event is normally last_seq + 1.
+ * Anything else (a reference to a large event, a skipped seq, a LISTEN reconnect) switches the room
+ * to filling: the missing range is read from the event log, in order, before live delivery resumes.
+ *
+ * Session level: a (session, room) pair ("sub") starts in JOINING (no delivery until the join
+ * committed), then REPLAYING (reads seq > since from the log, page by page, until it has caught up
+ * with the room), then LIVE. A sub forwards event N only when it holds N - 1, so the join reply's
+ * snapshot, the replay and the live stream can overlap without a duplicate or a hole.
+ */
+#include "router.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "metrics.h"
+#include "outbuf.h"
+#include "pool.h"
+#include "server.h"
+#include "session.h"
+
+#define ROOM_BUCKETS 16384
+#define FETCH_PAGE 1000
+#define FETCH_PAGE_TEXT "1000"
+
+enum sub_state { SUB_JOINING, SUB_REPLAYING, SUB_LIVE };
+
+struct room;
+
+/* One of these exists for each (session, room) the session joined. */
+struct sub {
+    struct room *room;
+    struct session *session;
+    unsigned room_index;
+    long long last_seq;
+    long long head; /* the room's latest seq when the join committed */
+    enum sub_state state;
+    bool fetching;
+    bool detached; /* removed while a fetch was in flight: the fetch callback frees it */
+};
+
+/* One of these exists for each room that has at least one local sub (or a fetch in flight). */
+struct room {
+    struct room *hash_next;
+    struct router *router;
+    char id[72];
+    struct sub **subs;
+    unsigned nsubs, cap;
+    long long last_seq;
+    long long seen_max;
+    bool known; /* last_seq is set (the first join completed) */
+    bool filling;
+    bool fetching;
+};
+
+struct router {
+    struct bridge *br;
+    struct room *buckets[ROOM_BUCKETS];
+    unsigned nrooms;
+};
+
+static void sub_catch_up(struct sub *sub);
+static void room_fill(struct room *room);
+
+static unsigned hash(const char *s)
+{
+    unsigned h = 2166136261u;
+    for (; *s; s++)
+        h = (h ^ (unsigned char)*s) * 16777619u;
+    return h % ROOM_BUCKETS;
+}
+
+static struct room *room_find(struct router *r, const char *id)
+{
+    for (struct room *room = r->buckets[hash(id)]; room; room = room->hash_next)
+        if (strcmp(room->id, id) == 0)
+            return room;
+    return NULL;
+}
+
+static struct room *room_get(struct router *r, const char *id)
+{
+    struct room *room = room_find(r, id);
+    if (room)
+        return room;
+    room = calloc(1, sizeof *room);
+    if (!room)
+        return NULL;
+    room->router = r;
+    snprintf(room->id, sizeof room->id, "%s", id);
+    unsigned h = hash(id);
+    room->hash_next = r->buckets[h];
+    r->buckets[h] = room;
+    r->nrooms++;
+    return room;
+}
+
+/* Frees an empty room unless a fetch still points at it. */
+static void room_release(struct room *room)
+{
+    if (room->nsubs || room->fetching)
+        return;
+    struct router *r = room->router;
+    struct room **p = &r->buckets[hash(room->id)];
+    while (*p && *p != room)
+        p = &(*p)->hash_next;
+    if (*p)
+        *p = room->hash_next;
+    r->nrooms--;
+    free(room->subs);
+    free(room);
+}
+
+static bool room_add_sub(struct room *room, struct sub *sub)
+{
+    if (room->nsubs == room->cap) {
+        unsigned cap = room->cap ? room->cap * 2 : 4;
+        struct sub **grown = realloc(room->subs, cap * sizeof *grown);
+        if (!grown)
+            return false;
+        room->subs = grown;
+        room->cap = cap;
+    }
+    sub->room_index = room->nsubs;
+    room->subs[room->nsubs++] = sub;
+    return true;
+}
+
+static void room_remove_sub(struct room *room, struct sub *sub)
+{
+    unsigned i = sub->room_index;
+    room->subs[i] = room->subs[--room->nsubs];
+    room->subs[i]->room_index = i;
+}
+
+static struct sub *session_sub(const struct session *s, const char *room)
+{
+    for (unsigned i = 0; i < s->nsubs; i++)
+        if (strcmp(s->subs[i]->room->id, room) == 0)
+            return s->subs[i];
+    return NULL;
+}
+
+bool router_joined(const struct session *s, const char *room) { return session_sub(s, room) != NULL; }
+
+/*
+ * Unlinks a sub from its room and session; frees it now or when its fetch returns. With
+ * release false the caller is still walking the room and releases it itself.
+ */
+static void sub_unlink(struct sub *sub, bool release)
+{
+    struct session *s = sub->session;
+    for (unsigned i = 0; i < s->nsubs; i++)
+        if (s->subs[i] == sub) {
+            s->subs[i] = s->subs[--s->nsubs];
+            break;
+        }
+    struct room *room = sub->room;
+    room_remove_sub(room, sub);
+    if (sub->fetching) {
+        sub->detached = true;
+        sub->session = NULL;
+    } else {
+        free(sub);
+    }
+    if (release)
+        room_release(room);
+}
+
+static void sub_remove(struct sub *sub) { sub_unlink(sub, true); }
+
+struct sub *router_join_begin(struct router *r, struct session *s, const char *room_id)
+{
+    struct sub *sub = session_sub(s, room_id);
+    if (sub) { /* a rejoin: start over from the new join's snapshot */
+        sub->state = SUB_JOINING;
+        return sub;
+    }
+    if (s->nsubs == s->subs_cap) {
+        unsigned cap = s->subs_cap ? s->subs_cap * 2 : 4;
+        struct sub **grown = realloc(s->subs, cap * sizeof *grown);
+        if (!grown)
+            return NULL;
+        s->subs = grown;
+        s->subs_cap = cap;
+    }
+    struct room *room = room_get(r, room_id);
+    sub = room ? calloc(1, sizeof *sub) : NULL;
+    if (!sub || !room_add_sub(room, sub)) {
+        free(sub);
+        if (room)
+            room_release(room);
+        return NULL;
+    }
+    sub->room = room;
+    sub->session = s;
+    sub->state = SUB_JOINING;
+    s->subs[s->nsubs++] = sub;
+    return sub;
+}
+
+void router_join_done(struct router *r, struct session *s, const char *room_id, long long head, long long since)
+{
+    (void)r;
+    struct sub *sub = session_sub(s, room_id);
+    if (!sub)
+        return;
+    struct room *room = sub->room;
+    if (!room->known) {
+        room->known = true;
+        room->last_seq = head;
+        if (room->seen_max < head)
+            room->seen_max = head;
+    }
+    sub->head = head;
+    sub->last_seq = (since < 0 || since > head) ? head : since;
+    sub->state = SUB_REPLAYING;
+    sub_catch_up(sub);
+}
+
+void router_leave(struct router *r, struct session *s, const char *room_id)
+{
+    (void)r;
+    struct sub *sub = session_sub(s, room_id);
+    if (sub)
+        sub_remove(sub);
+}
+
+void router_session_gone(struct router *r, struct session *s)
+{
+    (void)r;
+    while (s->nsubs)
+        sub_remove(s->subs[s->nsubs - 1]);
+    free(s->subs);
+    s->subs = NULL;
+    s->subs_cap = 0;
+}
+
+/* A member_removed event: that user's connections here stop receiving the room at once. */
+static void drop_removed_user(struct room *room, const char *user)
+{
+    for (unsigned i = room->nsubs; i-- > 0;) {
+        struct sub *sub = room->subs[i];
+        if (strcmp(sub->session->claims.sub, user) == 0)
+            sub_unlink(sub, false);
+    }
+}
+
+/*
+ * Delivers persisted event `seq` of a room to every live sub that holds seq - 1. The room may be
+ * left without subs (a member_removed event): the caller releases it when done with it.
+ */
+static void deliver(struct room *room, long long seq, struct outbuf *ob, const char *removed_user)
+{
+    for (unsigned i = 0; i < room->nsubs; i++) {
+        struct sub *sub = room->subs[i];
+        if (sub->state != SUB_LIVE)
+            continue;
+        if (sub->last_seq == seq - 1) {
+            session_send(sub->session, ob);
+            sub->last_seq = seq;
+        } else if (sub->last_seq < seq - 1) { /* cannot happen while the room is in order; heal anyway */
+            sub->state = SUB_REPLAYING;
+            sub_catch_up(sub);
+        }
+    }
+    if (removed_user)
+        drop_removed_user(room, removed_user);
+}
+
+/* Parsed facts about one event frame: what routing needs, nothing more. */
+struct event_facts {
+    const char *type;
+    const char *room;
+    long long seq; /* -1: a signal */
+    const char *event;
+    const char *removed_user;
+};
+
+static bool read_facts(json_t *obj, struct event_facts *f)
+{
+    json_t *type = json_object_get(obj, "type"), *room = json_object_get(obj, "room"),
+           *seq = json_object_get(obj, "seq"), *event = json_object_get(obj, "event");
+    if (!json_is_string(type))
+        return false;
+    f->type = json_string_value(type);
+    f->room = json_is_string(room) ? json_string_value(room) : NULL;
+    f->seq = json_is_integer(seq) ? json_integer_value(seq) : -1;
+    f->event = json_is_string(event) ? json_string_value(event) : "";
+    f->removed_user = NULL;
+    if (strcmp(f->event, "member_removed") == 0) {
+        json_t *user = json_object_get(json_object_get(obj, "data"), "user");
+        f->removed_user = json_is_string(user) ? json_string_value(user) : NULL;
+    }
+    return true;
+}
+
+/* ---- fetching from the log ---------------------------------------------------------------- */
+
+struct fetch {
+    struct router *router;
+    struct room *room; /* room fill */
+    struct sub *sub;   /* sub catch-up */
+};
+
+/* Walks rows of (event text, seq) in order, handing each to fn; returns the row count or -1. */
+static int each_row(PGresult *res, void (*fn)(struct fetch *, long long, const char *, size_t), struct fetch *f)
+{
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK)
+        return -1;
+    int n = PQntuples(res);
+    for (int i = 0; i < n; i++)
+        fn(f, atoll(PQgetvalue(res, i, 1)), PQgetvalue(res, i, 0), (size_t)PQgetlength(res, i, 0));
+    return n;
+}
+
+static void fill_row(struct fetch *f, long long seq, const char *text, size_t len)
+{
+    struct room *room = f->room;
+    if (seq <= room->last_seq)
+        return;
+    json_t *obj = json_loadb(text, len, 0, NULL);
+    struct event_facts facts = {0};
+    if (obj)
+        read_facts(obj, &facts);
+    struct outbuf *ob = outbuf_new(text, len);
+    room->last_seq = seq;
+    if (ob)
+        deliver(room, seq, ob, facts.removed_user);
+    outbuf_unref(ob);
+    json_decref(obj);
+}
+
+static void on_fill(void *ctx, PGresult *res)
+{
+    struct fetch *f = ctx;
+    struct room *room = f->room;
+    free(f);
+    room->fetching = false;
+    struct fetch row_ctx = {room->router, room, NULL};
+    int n = each_row(res, fill_row, &row_ctx);
+    if (n < 0) {
+        if (res)
+            log_warn("room_fill_failed", "room=%s error=\"%.200s\"", room->id, PQresultErrorMessage(res));
+        room_release(room); /* router_tick retries while the room still has subs */
+        return;
+    }
+    if (n == FETCH_PAGE || room->seen_max > room->last_seq)
+        room_fill(room);
+    else
+        room->filling = false;
+    room_release(room);
+}
+
+/* Reads the room's events after last_seq from the log (as the trusted bridge: no actor). */
+static void room_fill(struct room *room)
+{
+    room->filling = true;
+    if (room->fetching || !room->known || room->nsubs == 0)
+        return;
+    struct fetch *f = calloc(1, sizeof *f);
+    if (!f)
+        return;
+    f->router = room->router;
+    f->room = room;
+    char after[32];
+    snprintf(after, sizeof after, "%lld", room->last_seq);
+    const char *params[] = {room->id, after};
+    room->fetching = true;
+    metrics_gap_fill();
+    if (!pool_query(room->router->br->pool,
+                    "SELECT e::text, (e ->> 'seq')::bigint FROM rt.events_since($1, $2::bigint, " FETCH_PAGE_TEXT ") AS e",
+                    2, params, on_fill, f)) {
+        room->fetching = false;
+        free(f);
+    }
+}
+
+static void catch_up_row(struct fetch *f, long long seq, const char *text, size_t len)
+{
+    struct sub *sub = f->sub;
+    if (sub->detached || seq <= sub->last_seq)
+        return;
+    struct outbuf *ob = outbuf_new(text, len);
+    session_send(sub->session, ob);
+    outbuf_unref(ob);
+    sub->last_seq = seq;
+}
+
+static void on_catch_up(void *ctx, PGresult *res)
+{
+    struct fetch *f = ctx;
+    struct sub *sub = f->sub;
+    free(f);
+    sub->fetching = false;
+    if (sub->detached) {
+        free(sub);
+        return;
+    }
+    struct fetch row_ctx = {NULL, NULL, sub};
+    int n = each_row(res, catch_up_row, &row_ctx);
+    if (n < 0) {
+        const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
+        if (state && strcmp(state, "RT403") == 0) { /* no longer allowed to read: stop delivering */
+            sub_remove(sub);
+            return;
+        }
+        return; /* the database went away: router_tick retries */
+    }
+    if (sub->state == SUB_REPLAYING)
+        sub_catch_up(sub);
+}
+
+/* Replays from the log until the sub holds everything the room has forwarded (and its join head). */
+static void sub_catch_up(struct sub *sub)
+{
+    if (sub->fetching || sub->state != SUB_REPLAYING)
+        return;
+    struct room *room = sub->room;
+    long long target = room->last_seq > sub->head ? room->last_seq : sub->head;
+    if (sub->last_seq >= target) {
+        sub->state = SUB_LIVE;
+        return;
+    }
+    struct fetch *f = calloc(1, sizeof *f);
+    if (!f)
+        return;
+    f->sub = sub;
+    char after[32];
+    snprintf(after, sizeof after, "%lld", sub->last_seq);
+    const char *params[] = {room->id, after, sub->session->claims.sub};
+    sub->fetching = true;
+    if (!pool_query(room->router->br->pool,
+                    "SELECT e::text, (e ->> 'seq')::bigint FROM rt.events_since($1, $2::bigint, " FETCH_PAGE_TEXT ", $3) AS e",
+                    3, params, on_catch_up, f)) {
+        sub->fetching = false;
+        free(f);
+    }
+}
+
+/* ---- live notifications ------------------------------------------------------------------- */
+
+static void route_signal(struct room *room, const char *payload, size_t len)
+{
+    struct outbuf *ob = outbuf_new(payload, len);
+    for (unsigned i = 0; ob && i < room->nsubs; i++)
+        if (room->subs[i]->state != SUB_JOINING)
+            session_send(room->subs[i]->session, ob);
+    outbuf_unref(ob);
+}
+
+static void route_persisted(struct room *room, const struct event_facts *f, const char *payload, size_t len,
+                            bool is_ref)
+{
+    if (f->seq > room->seen_max)
+        room->seen_max = f->seq;
+    if (!room->known || room->filling || f->seq <= room->last_seq)
+        return; /* not joined yet (the join's replay covers it), being filled, or already sent */
+    if (f->seq == room->last_seq + 1 && !is_ref) {
+        struct outbuf *ob = outbuf_new(payload, len);
+        room->last_seq = f->seq;
+        if (ob)
+            deliver(room, f->seq, ob, f->removed_user);
+        outbuf_unref(ob);
+        room_release(room);
+        return;
+    }
+    room_fill(room); /* a reference to a large event, or a gap: read the log */
+}
+
+/* A system frame: to every connection of one user, or to every connection. */
+static void route_system(struct router *r, json_t *obj, const char *payload, size_t len)
+{
+    json_t *user = json_object_get(obj, "user");
+    struct outbuf *ob = outbuf_new(payload, len);
+    for (struct session *s = r->br->sessions; ob && s; s = s->next)
+        if (!user || (json_is_string(user) && strcmp(s->claims.sub, json_string_value(user)) == 0))
+            session_send(s, ob);
+    outbuf_unref(ob);
+}
+
+void router_notify(struct router *r, const char *payload, size_t len)
+{
+    json_t *obj = json_loadb(payload, len, 0, NULL);
+    struct event_facts f;
+    if (!json_is_object(obj) || !read_facts(obj, &f)) {
+        log_warn("notify_ignored", "reason=\"not a frame\" bytes=%zu", len);
+        json_decref(obj);
+        return;
+    }
+    metrics_notify(obj);
+    if (strcmp(f.type, "system") == 0) {
+        route_system(r, obj, payload, len);
+    } else if (f.room) {
+        struct room *room = room_find(r, f.room);
+        if (room) {
+            bool is_ref = strcmp(f.type, "ref") == 0;
+            if (f.seq >= 0)
+                route_persisted(room, &f, payload, len, is_ref);
+            else if (!is_ref)
+                route_signal(room, payload, len);
+        }
+    }
+    json_decref(obj);
+}
+
+void router_resync(struct router *r)
+{
+    for (unsigned b = 0; b < ROOM_BUCKETS; b++)
+        for (struct room *room = r->buckets[b]; room; room = room->hash_next)
+            if (room->known)
+                room_fill(room);
+}
+
+void router_tick(struct router *r)
+{
+    if (!pool_up(r->br->pool))
+        return;
+    for (unsigned b = 0; b < ROOM_BUCKETS; b++)
+        for (struct room *room = r->buckets[b]; room; room = room->hash_next) {
+            if (room->filling && !room->fetching)
+                room_fill(room);
+            for (unsigned i = 0; i < room->nsubs; i++)
+                if (room->subs[i]->state == SUB_REPLAYING && !room->subs[i]->fetching)
+                    sub_catch_up(room->subs[i]);
+        }
+}
+
+struct router *router_new(struct bridge *br)
+{
+    struct router *r = calloc(1, sizeof *r);
+    if (r)
+        r->br = br;
+    return r;
+}
+
+void router_free(struct router *r)
+{
+    if (!r)
+        return;
+    for (unsigned b = 0; b < ROOM_BUCKETS; b++) {
+        struct room *room = r->buckets[b];
+        while (room) {
+            struct room *next = room->hash_next;
+            for (unsigned i = 0; i < room->nsubs; i++)
+                free(room->subs[i]);
+            free(room->subs);
+            free(room);
+            room = next;
+        }
+    }
+    free(r);
+}
+
+unsigned router_rooms(const struct router *r) { return r->nrooms; }
