@@ -1,7 +1,7 @@
 -- create_room, update_room, end_room.
 BEGIN;
 \ir helpers.psql
-SELECT plan(54);
+SELECT plan(58);
 
 -- create_room
 SELECT is(rt.create_room('chat', 'ann', 'Lobby', 'lobby', '{"topic":"x"}'), 'lobby', 'create_room returns the id');
@@ -42,6 +42,9 @@ SELECT * FROM tests.rejects($$SELECT rt.update_room('lobby', 'bob', 'Mine')$$, '
 SELECT * FROM tests.rejects($$SELECT rt.update_room('nowhere', 'ann', 'X')$$, 'FORBIDDEN', 'update_room of a missing room');
 SELECT * FROM tests.rejects($$SELECT rt.update_room('lobby', 'ann')$$, 'BAD_REQUEST', 'update_room with nothing to change');
 SELECT * FROM tests.rejects($$SELECT rt.update_room('lobby', 'ann', meta => '"x"')$$, 'BAD_REQUEST', 'update_room meta not an object');
+SELECT * FROM tests.rejects($$SELECT rt.update_room('lobby', 'ann', meta => jsonb_build_object('x', repeat('m', 16400)))$$,
+                            'TOO_LARGE', 'update_room meta over max_meta_bytes');
+SELECT * FROM tests.rejects($$SELECT rt.update_room('lobby', 'ann', repeat('t', 201))$$, 'BAD_REQUEST', 'update_room title too long');
 
 -- end_room
 SELECT rt.add_member('conv', 'bot', 'service');

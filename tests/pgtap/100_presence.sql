@@ -1,7 +1,7 @@
 -- Presence: join / leave through rt.dispatch, disconnect, bridge heartbeat, stop and reaping.
 BEGIN;
 \ir helpers.psql
-SELECT plan(45);
+SELECT plan(49);
 
 SELECT rt.create_room('conversation', 'ann', id => 'r');
 SELECT rt.add_member('r', 'bob');
@@ -76,6 +76,8 @@ SELECT set_eq('SELECT id FROM rt.bridges', ARRAY['b2'], 'only the live bridge re
 SELECT is((SELECT count(*)::int FROM rt.presence WHERE bridge_id = 'b1'), 0, 'the stale bridge''s presence is gone');
 SELECT is(pg_temp.presence_signals(), 'vic:left@r', 'with presence left where it was the last connection');
 SELECT * FROM tests.rejects($$SELECT rt.reap_bridges('0 seconds')$$, 'BAD_REQUEST', 'a zero stale_after');
+SELECT * FROM tests.rejects($$SELECT rt.bridge_stopped(NULL)$$, 'BAD_REQUEST', 'bridge_stopped without a bridge id');
+SELECT * FROM tests.rejects($$SELECT rt.bridge_heartbeat(E'b\x01')$$, 'BAD_REQUEST', 'a bridge id with a control character');
 
 SELECT * FROM finish();
 ROLLBACK;
