@@ -77,6 +77,8 @@ static const struct setting settings[] = {
      "RATE_LIMITED refusals without a quiet second before the connection is closed with 4029"},
     {"bridge-stale-seconds", "RT_BRIDGE_STALE_SECONDS", INT(bridge_stale_seconds), "30", 10, 3600,
      "a bridge silent this long is presumed dead and its presence is removed"},
+    {"presence-interval-ms", "RT_PRESENCE_INTERVAL_MS", INT(presence_interval_ms), "100", 0, 10000,
+     "presence changes in a room are coalesced over this interval (0: forward each at once)"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

@@ -35,6 +35,7 @@ struct config {
     int rate_burst;
     int rate_limit_close_after;
     int bridge_stale_seconds;
+    int presence_interval_ms;
 };
 
 /* Where a lookup of an environment variable goes; tests pass their own. */

@@ -18,6 +18,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+
+#include <uv.h>
 
 #include "log.h"
 #include "metrics.h"
@@ -58,13 +61,31 @@ struct room {
     bool known; /* last_seq is set (the first join completed) */
     bool filling;
     bool fetching;
+    struct presence_change *presence; /* changes waiting for the next coalescing flush */
+    unsigned npresence, presence_cap;
+    struct room *dirty_next;          /* in router->dirty while presence is pending */
+    bool dirty;
+};
+
+/* One presence signal waiting to be coalesced: the user, its net status, and the frame as sent. */
+struct presence_change {
+    char user[132];
+    unsigned changes; /* an even count cancels out (joined then left within one interval) */
+    struct outbuf *frame;
+    bool joined;
 };
 
 struct router {
     struct bridge *br;
     struct room *buckets[ROOM_BUCKETS];
     unsigned nrooms;
+    struct room *dirty; /* rooms with presence changes to flush */
+    uv_timer_t presence_timer;
+    bool timer_ready;
 };
+
+#define PRESENCE_SINGLE_MAX 8 /* up to this many net changes per flush go out as plain presence frames */
+#define PRESENCE_MAX_PENDING 4096
 
 static void sub_catch_up(struct sub *sub);
 static void room_fill(struct room *room);
@@ -105,7 +126,7 @@ static struct room *room_get(struct router *r, const char *id)
 /* Frees an empty room unless a fetch still points at it. */
 static void room_release(struct room *room)
 {
-    if (room->nsubs || room->fetching)
+    if (room->nsubs || room->fetching || room->dirty)
         return;
     struct router *r = room->router;
     struct room **p = &r->buckets[hash(room->id)];
@@ -115,6 +136,7 @@ static void room_release(struct room *room)
         *p = room->hash_next;
     r->nrooms--;
     free(room->subs);
+    free(room->presence);
     free(room);
 }
 
@@ -447,13 +469,113 @@ static void sub_catch_up(struct sub *sub)
 
 /* ---- live notifications ------------------------------------------------------------------- */
 
-static void route_signal(struct room *room, const char *payload, size_t len)
+static void send_to_joined(struct room *room, struct outbuf *ob)
 {
-    struct outbuf *ob = outbuf_new(payload, len);
     for (unsigned i = 0; ob && i < room->nsubs; i++)
         if (room->subs[i]->state != SUB_JOINING)
             session_send(room->subs[i]->session, ob);
+}
+
+static void route_signal(struct room *room, const char *payload, size_t len)
+{
+    struct outbuf *ob = outbuf_new(payload, len);
+    send_to_joined(room, ob);
     outbuf_unref(ob);
+}
+
+/*
+ * Presence is coalesced per room over --presence-interval-ms: a user who joined and left within one
+ * interval produces nothing, and a burst of changes (a room filling up) goes out as one
+ * `presence_batch` event instead of one frame per change per member.
+ */
+static void queue_presence(struct router *r, struct room *room, json_t *obj, const char *payload, size_t len)
+{
+    json_t *data = json_object_get(obj, "data");
+    json_t *user = json_object_get(data, "user"), *status = json_object_get(data, "status");
+    if (!json_is_string(user) || !json_is_string(status) || r->br->cfg.presence_interval_ms == 0 ||
+        !r->timer_ready) {
+        route_signal(room, payload, len);
+        return;
+    }
+    struct presence_change *c = NULL;
+    for (unsigned i = 0; i < room->npresence && !c; i++)
+        if (strcmp(room->presence[i].user, json_string_value(user)) == 0)
+            c = &room->presence[i];
+    if (!c) {
+        if (room->npresence == PRESENCE_MAX_PENDING) {
+            route_signal(room, payload, len);
+            return;
+        }
+        if (room->npresence == room->presence_cap) {
+            unsigned cap = room->presence_cap ? room->presence_cap * 2 : 8;
+            struct presence_change *grown = realloc(room->presence, cap * sizeof *grown);
+            if (!grown) {
+                route_signal(room, payload, len);
+                return;
+            }
+            room->presence = grown;
+            room->presence_cap = cap;
+        }
+        c = &room->presence[room->npresence++];
+        memset(c, 0, sizeof *c);
+        snprintf(c->user, sizeof c->user, "%s", json_string_value(user));
+    }
+    c->changes++;
+    c->joined = strcmp(json_string_value(status), "joined") == 0;
+    outbuf_unref(c->frame);
+    c->frame = outbuf_new(payload, len);
+    if (!room->dirty) {
+        room->dirty = true;
+        room->dirty_next = r->dirty;
+        r->dirty = room;
+    }
+}
+
+static void flush_room_presence(struct room *room)
+{
+    unsigned net = 0;
+    for (unsigned i = 0; i < room->npresence; i++)
+        net += room->presence[i].changes % 2;
+    if (net > 0 && net <= PRESENCE_SINGLE_MAX) {
+        for (unsigned i = 0; i < room->npresence; i++)
+            if (room->presence[i].changes % 2)
+                send_to_joined(room, room->presence[i].frame);
+    } else if (net > 0) {
+        json_t *joined = json_array(), *left = json_array();
+        for (unsigned i = 0; i < room->npresence; i++)
+            if (room->presence[i].changes % 2)
+                json_array_append_new(room->presence[i].joined ? joined : left, json_string(room->presence[i].user));
+        char at[40];
+        struct timespec ts;
+        struct tm tm;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        gmtime_r(&ts.tv_sec, &tm);
+        strftime(at, 24, "%Y-%m-%dT%H:%M:%S", &tm);
+        snprintf(at + 19, sizeof at - 19, ".%06ldZ", ts.tv_nsec / 1000);
+        struct outbuf *ob = outbuf_from_json(json_pack("{s:s, s:s, s:s, s:n, s:s, s:{s:o, s:o}}", "type", "event", "room",
+                                                       room->id, "event", "presence_batch", "actor", "at", at, "data",
+                                                       "joined", joined, "left", left));
+        send_to_joined(room, ob);
+        outbuf_unref(ob);
+    }
+    for (unsigned i = 0; i < room->npresence; i++)
+        outbuf_unref(room->presence[i].frame);
+    room->npresence = 0;
+}
+
+static void on_presence_timer(uv_timer_t *t)
+{
+    struct router *r = t->data;
+    struct room *room = r->dirty;
+    r->dirty = NULL;
+    while (room) {
+        struct room *next = room->dirty_next;
+        room->dirty = false;
+        room->dirty_next = NULL;
+        flush_room_presence(room);
+        room_release(room);
+        room = next;
+    }
 }
 
 static void route_persisted(struct room *room, const struct event_facts *f, const char *payload, size_t len,
@@ -504,6 +626,8 @@ void router_notify(struct router *r, const char *payload, size_t len)
             bool is_ref = strcmp(f.type, "ref") == 0;
             if (f.seq >= 0)
                 route_persisted(room, &f, payload, len, is_ref);
+            else if (!is_ref && strcmp(f.event, "presence") == 0)
+                queue_presence(r, room, obj, payload, len);
             else if (!is_ref)
                 route_signal(room, payload, len);
         }
@@ -536,9 +660,26 @@ void router_tick(struct router *r)
 struct router *router_new(struct bridge *br)
 {
     struct router *r = calloc(1, sizeof *r);
-    if (r)
-        r->br = br;
+    if (!r)
+        return NULL;
+    r->br = br;
+    if (br->cfg.presence_interval_ms > 0) {
+        uv_timer_init(&br->loop, &r->presence_timer);
+        r->presence_timer.data = r;
+        uv_timer_start(&r->presence_timer, on_presence_timer, (uint64_t)br->cfg.presence_interval_ms,
+                       (uint64_t)br->cfg.presence_interval_ms);
+        r->timer_ready = true;
+    }
     return r;
+}
+
+void router_stop(struct router *r)
+{
+    if (r && r->timer_ready) {
+        r->timer_ready = false;
+        on_presence_timer(&r->presence_timer);
+        uv_close((uv_handle_t *)&r->presence_timer, NULL);
+    }
 }
 
 void router_free(struct router *r)
@@ -551,7 +692,10 @@ void router_free(struct router *r)
             struct room *next = room->hash_next;
             for (unsigned i = 0; i < room->nsubs; i++)
                 free(room->subs[i]);
+            for (unsigned i = 0; i < room->npresence; i++)
+                outbuf_unref(room->presence[i].frame);
             free(room->subs);
+            free(room->presence);
             free(room);
             room = next;
         }

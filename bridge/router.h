@@ -11,6 +11,8 @@ struct session;
 struct sub;
 
 struct router *router_new(struct bridge *br);
+/* Flushes pending presence and closes the router's timer (shutdown, before the loop ends). */
+void router_stop(struct router *r);
 void router_free(struct router *r);
 
 /* A join was sent for (session, room): until it completes, no live event reaches that pair. */

@@ -56,6 +56,7 @@ static void finish_shutdown(struct bridge *br)
     close_handle((uv_handle_t *)&br->housekeeping);
     close_handle((uv_handle_t *)&br->sigterm);
     close_handle((uv_handle_t *)&br->sigint);
+    router_stop(br->router);
     /* Connections still open past the grace period lose their rooms before anything is freed. */
     for (struct session *s = br->sessions; s; s = s->next)
         router_session_gone(br->router, s);
