@@ -27,6 +27,7 @@ struct frame_cmd {
     struct command cmd; /* first: pool.c hands back a struct command * */
     char *ref_json;     /* the ref re-encoded as JSON, or NULL */
     bool is_join;
+    bool internal;      /* sent by the bridge itself (presence re-registration): no reply, no routing */
     char room[72];      /* "" unless a valid room string */
     long long since;    /* -1: no replay */
 };
@@ -84,7 +85,7 @@ static void command_done(struct command *cmd, bool ok, const char *body, size_t 
     struct frame_cmd *fc = (struct frame_cmd *)cmd;
     struct session *s = cmd->owner;
     s->inflight--;
-    if (!s->gone) {
+    if (!s->gone && !fc->internal) {
         send_reply(s, fc->ref_json, ok, body, len);
         if (fc->is_join && fc->room[0]) {
             if (ok)
@@ -155,6 +156,40 @@ static void submit(struct session *s, json_t *frame, json_t *ref, const char *ty
         command_done(&fc->cmd, false, body, strlen(body));
         command_free(&fc->cmd);
     }
+}
+
+/*
+ * The database forgot this bridge (it was presumed dead during an outage and reaped): record the
+ * presence of every joined connection again. Delivery never stopped, so nothing is replayed.
+ */
+void frames_rejoin_all(struct bridge *br)
+{
+    for (struct session *s = br->sessions; s; s = s->next)
+        for (unsigned i = 0; i < s->nsubs; i++) {
+            struct frame_cmd *fc = calloc(1, sizeof *fc);
+            json_t *frame = json_pack("{s:s, s:s}", "type", "join", "room", router_sub_room(s->subs[i]));
+            char *text = frame ? json_dumps(frame, JSON_COMPACT) : NULL;
+            json_decref(frame);
+            if (!fc || !text) {
+                free(fc);
+                free(text);
+                return;
+            }
+            fc->internal = true;
+            fc->cmd.done = command_done;
+            fc->cmd.owner = session_ref(s);
+            fc->cmd.user_json = s->user_json;
+            fc->cmd.conn_id = s->conn_id;
+            fc->cmd.frame = text;
+            fc->cmd.frame_len = strlen(text);
+            fc->since = -1;
+            s->inflight++;
+            if (!pool_submit(br->pool, &fc->cmd)) {
+                command_done(&fc->cmd, false, "{}", 2);
+                command_free(&fc->cmd);
+                return;
+            }
+        }
 }
 
 static void handle_ping(struct session *s, json_t *ref)

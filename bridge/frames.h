@@ -5,8 +5,12 @@
 #include <stddef.h>
 
 struct session;
+struct bridge;
 
 /* Handles one complete client frame (not NUL-terminated). Never closes the connection for bad input. */
 void frames_handle(struct session *s, const char *text, size_t len);
+
+/* Re-records the presence of every joined connection (after this bridge was reaped). */
+void frames_rejoin_all(struct bridge *br);
 
 #endif

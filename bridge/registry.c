@@ -11,11 +11,13 @@
 #include <string.h>
 #include <uv.h>
 
+#include "frames.h"
 #include "log.h"
 #include "pool.h"
 #include "server.h"
 
-#define TICK_MS 5000
+#define TICK_MS 1000
+#define HEARTBEAT_TICKS 5 /* heartbeat and reap every 5 s once registered; every second until then */
 #define MAX_PENDING_DISCONNECTS 65536
 
 struct registry {
@@ -25,6 +27,8 @@ struct registry {
     unsigned npending;
     void (*stop_done)(void *);
     void *stop_ctx;
+    unsigned ticks;
+    bool registered;
 };
 
 static void on_result(void *ctx, PGresult *res)
@@ -32,6 +36,23 @@ static void on_result(void *ctx, PGresult *res)
     const char *what = ctx;
     if (res && PQresultStatus(res) != PGRES_TUPLES_OK)
         log_warn("registry_failed", "call=%s error=\"%.200s\"", what, PQresultErrorMessage(res));
+}
+
+/* false from rt.bridge_heartbeat after we were registered: we were reaped, so re-record presence. */
+static void on_heartbeat(void *ctx, PGresult *res)
+{
+    struct registry *reg = ctx;
+    if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        if (res)
+            log_warn("registry_failed", "call=bridge_heartbeat error=\"%.200s\"", PQresultErrorMessage(res));
+        return;
+    }
+    bool known = PQgetvalue(res, 0, 0)[0] == 't';
+    if (!known && reg->registered) {
+        log_warn("bridge_reaped", "bridge=%s action=rejoin connections=%u", reg->br->id, reg->br->n_sessions);
+        frames_rejoin_all(reg->br);
+    }
+    reg->registered = true;
 }
 
 static void remember(struct registry *reg, const char *conn_id)
@@ -58,14 +79,14 @@ static void tick(uv_timer_t *t)
 {
     struct registry *reg = t->data;
     struct bridge *br = reg->br;
-    if (!pool_up(br->pool))
+    if (!pool_up(br->pool) || (reg->registered && ++reg->ticks % HEARTBEAT_TICKS != 0))
         return;
     char info[256], stale[32];
     snprintf(info, sizeof info, "{\"version\":\"%s\",\"port\":%d,\"connections\":%u}", PGRT_VERSION, br->cfg.port,
              br->n_sessions);
     snprintf(stale, sizeof stale, "%d seconds", br->cfg.bridge_stale_seconds);
     const char *hb[] = {br->id, info};
-    pool_query(br->pool, "SELECT rt.bridge_heartbeat($1, $2::jsonb)", 2, hb, on_result, "bridge_heartbeat");
+    pool_query(br->pool, "SELECT rt.bridge_heartbeat($1, $2::jsonb)", 2, hb, on_heartbeat, reg);
     const char *reap[] = {stale};
     pool_query(br->pool, "SELECT rt.reap_bridges($1::interval)", 1, reap, on_result, "reap_bridges");
     while (reg->npending) {
@@ -89,7 +110,7 @@ struct registry *registry_new(struct bridge *br)
     return reg;
 }
 
-void registry_start(struct registry *reg) { uv_timer_start(&reg->timer, tick, 200, TICK_MS); }
+void registry_start(struct registry *reg) { uv_timer_start(&reg->timer, tick, 50, TICK_MS); }
 
 static void stopped(void *ctx, PGresult *res)
 {

@@ -171,6 +171,7 @@ static struct sub *session_sub(const struct session *s, const char *room)
 }
 
 bool router_joined(const struct session *s, const char *room) { return session_sub(s, room) != NULL; }
+const char *router_sub_room(const struct sub *sub) { return sub->room->id; }
 
 /*
  * Unlinks a sub from its room and session; frees it now or when its fetch returns. With

@@ -27,6 +27,7 @@ void router_leave(struct router *r, struct session *s, const char *room);
 /* The session closed: forget all of its rooms. */
 void router_session_gone(struct router *r, struct session *s);
 bool router_joined(const struct session *s, const char *room);
+const char *router_sub_room(const struct sub *sub);
 
 /* A NOTIFY payload from the LISTEN connection. */
 void router_notify(struct router *r, const char *payload, size_t len);
