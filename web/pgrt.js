@@ -125,6 +125,7 @@ export class Client extends Emitter {
     this._needToken = this._token === null;
     this._queue = [];           // commands not yet written, in call order
     this._inflight = new Map(); // ref -> command written and awaiting its reply
+    this._ordered = new Map();  // room -> its send being written or retried (one at a time, see _request)
     this._refs = 0;
     this._attempt = 0;
     this._ws = null;
@@ -176,8 +177,11 @@ export class Client extends Emitter {
    * Queues a frame and resolves to its reply's data. `room`: the frame waits until that room is
    * joined. `idempotent`: safe to write again after a disconnect or a retry:true error.
    * `offline: 'reject'` fails at once when not connected (signals: stale typing is worse than none).
+   * `ordered`: one at a time per room. The bridge may run pipelined commands of one connection in
+   * parallel transactions, so two sends in flight can commit in either order; a user's messages
+   * must appear in the order they were typed.
    */
-  _request(frame, { room = null, idempotent = false, offline = 'queue', timeout, join = false } = {}) {
+  _request(frame, { room = null, idempotent = false, offline = 'queue', timeout, join = false, ordered = false } = {}) {
     return new Promise((resolve, reject) => {
       if (this._closed) return reject(new PgrtError('CLOSED', 'the client is closed'));
       if (room && room.left) return reject(new PgrtError('LEFT', `room ${room.id} was left`));
@@ -191,14 +195,20 @@ export class Client extends Emitter {
       if (bytes > this.options.maxFrameBytes) {
         return reject(new PgrtError('TOO_LARGE', `frame of about ${bytes} bytes exceeds ${this.options.maxFrameBytes}`));
       }
-      this._queue.push({ frame, room, idempotent, join, resolve, reject, tries: 0,
+      this._queue.push({ frame, room, idempotent, join, ordered, resolve, reject, tries: 0,
         timeout: timeout ?? this.options.timeout });
       this._flush();
     });
   }
 
   _sendable(cmd) {
+    if (cmd.ordered && (this._ordered.get(cmd.room) ?? cmd) !== cmd) return false;
     return this._welcomed && (!cmd.room || cmd.room.joined || cmd.join);
+  }
+
+  /** An ordered command settled: the next one of its room may go. */
+  _release(cmd) {
+    if (cmd.ordered && this._ordered.get(cmd.room) === cmd) this._ordered.delete(cmd.room);
   }
 
   /** Writes every queued command that can go now, keeping the call order within each room. */
@@ -214,6 +224,7 @@ export class Client extends Emitter {
   }
 
   _write(cmd) {
+    if (cmd.ordered) this._ordered.set(cmd.room, cmd);
     cmd.ref = String(++this._refs);
     this._inflight.set(cmd.ref, cmd);
     cmd.timer = setTimeout(() => this._timedOut(cmd), cmd.timeout);
@@ -223,8 +234,10 @@ export class Client extends Emitter {
   _timedOut(cmd) {
     if (this._inflight.get(cmd.ref) !== cmd) return;
     this._inflight.delete(cmd.ref);
+    this._release(cmd);
     cmd.reject(new PgrtError('TIMEOUT', `no reply to ${cmd.frame.type} within ${cmd.timeout} ms`,
       { retry: true, unknownOutcome: !cmd.idempotent }));
+    this._flush();
   }
 
   _onReply(frame) {
@@ -232,12 +245,17 @@ export class Client extends Emitter {
     if (!cmd) return; // timed out already
     this._inflight.delete(frame.ref);
     clearTimeout(cmd.timer);
-    if (frame.ok) return cmd.resolve(frame.data ?? {});
+    if (frame.ok) {
+      this._release(cmd);
+      cmd.resolve(frame.data ?? {});
+      return this._flush();
+    }
     const e = frame.error ?? {};
     const err = new PgrtError(e.code ?? 'INTERNAL', e.message, { retry: e.retry === true });
     if (err.retry && cmd.idempotent && cmd.tries < this.options.retries) {
       cmd.tries += 1;
       const delay = backoffDelay(cmd.tries, this.options.backoffInitial, this.options.backoffMax);
+      // An ordered send keeps its room's turn while it waits, so nothing overtakes it.
       setTimeout(() => {
         if (this._closed) return cmd.reject(new PgrtError('CLOSED', 'the client is closed'));
         this._queue.unshift(cmd);
@@ -245,7 +263,9 @@ export class Client extends Emitter {
       }, delay);
       return;
     }
+    this._release(cmd);
     cmd.reject(err);
+    this._flush();
   }
 
   /** After a drop: idempotent commands go back to the front of the queue, the others fail. */
@@ -259,6 +279,8 @@ export class Client extends Emitter {
         { retry: true, unknownOutcome: true }));
     }
     this._inflight.clear();
+    // Requeued sends are first in their rooms again; a send that failed frees its room's turn.
+    this._ordered.clear();
     this._queue = again.concat(this._queue);
   }
 
@@ -268,11 +290,13 @@ export class Client extends Emitter {
       cmd.reject(err);
     }
     this._inflight.clear();
+    this._ordered.clear();
     this._queue = [];
   }
 
   /** Fails the queued commands of one room (it was left or refused). */
   _failRoom(room, err) {
+    this._ordered.delete(room);
     this._queue = this._queue.filter((cmd) => cmd.room !== room || (cmd.reject(err), false));
   }
 
@@ -514,7 +538,7 @@ export class Room extends Emitter {
     // Receivers stop showing this user as typing when the message arrives.
     this._typingSent = false;
     this._lastTypingAt = 0;
-    return this.client._request(frame, { room: this, idempotent: true, timeout });
+    return this.client._request(frame, { room: this, idempotent: true, ordered: true, timeout });
   }
 
   /** Appends an application event (owner and service roles); resolves to the event. */
