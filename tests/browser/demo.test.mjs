@@ -13,6 +13,20 @@ import { launch, openPage, screenshot } from './lib/browser.mjs';
 
 let bridge, browser, chat, conversation, meeting, alice, bob;
 
+/** The example services' binaries, when built (the lead's build or a standalone one). */
+const examples = [process.env.PGRT_EXAMPLES_DIR, path.join(ROOT, 'build/examples'), path.join(ROOT, 'build-examples')]
+  .find((dir) => dir && fs.existsSync(path.join(dir, 'meeting-sim')) && fs.existsSync(path.join(dir, 'assistant')));
+const SKIP_EXAMPLES = 'examples not built (cmake -S examples -B build-examples && cmake --build build-examples)';
+
+/** Runs an example service; resolves to its exit code and log. */
+function runExample(name, args) {
+  const proc = spawn(path.join(examples, name), args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  proc.log = '';
+  proc.stderr.on('data', (d) => { proc.log += d; });
+  proc.done = new Promise((resolve) => proc.on('exit', (code) => resolve({ code, log: proc.log })));
+  return proc;
+}
+
 const url = (user, room) => `${bridge.url}/?token=${token(user)}&rooms=${chat},${conversation},${meeting}#${room}`;
 
 /** The bodies of the stored messages a page shows, in order (pending ones excluded). */
@@ -27,7 +41,7 @@ before(async () => {
   // The seeded demo rooms make the sidebar look like the real thing in the screenshots.
   await psql(fs.readFileSync(path.join(ROOT, 'examples/seed-demo.sql'), 'utf8').replace(/^\\.*$/gm, ''));
   chat = await makeRoom('chat', 'alice', { bob: 'member' }, 'Browser test chat');
-  conversation = await makeRoom('conversation', 'alice', { bob: 'member' }, 'Browser test conversation');
+  conversation = await makeRoom('conversation', 'alice', { bob: 'member', assistant: 'service' }, 'Browser test conversation');
   meeting = await makeRoom('meeting', 'alice', { bob: 'member', 'meeting-bot': 'service' }, 'Browser test meeting');
   browser = await launch();
   alice = await openPage(browser, url('alice', chat));
@@ -106,16 +120,30 @@ test('conversation: the state machine moves live in both windows', async () => {
   await screenshot(alice, 'demo-conversation.png');
 });
 
+test('conversation: the example assistant answers and drives the state machine (when built)', async (t) => {
+  if (!examples) return t.skip(SKIP_EXAMPLES);
+  const assistant = runExample('assistant', ['--delay-ms', '150']);
+  try {
+    // It answers what it hears once it LISTENs: wait for that before posting.
+    await until(() => assistant.log.includes('listening'), { what: 'the assistant to listen' });
+    await bob.waitForSelector('#main .composer input');
+    await bob.fill('#main .composer input', 'hello assistant, how does pgrt work?');
+    await bob.press('#main .composer input', 'Enter');
+    await alice.waitForSelector('#main li.msg.ai .body', { timeout: 15000 });
+    await alice.waitForFunction(() => document.querySelector('#main .chip.current')?.textContent === 'waiting for user');
+    await screenshot(alice, 'demo-assistant.png');
+  } finally {
+    assistant.kill('SIGTERM');
+    const { code, log } = await assistant.done;
+    assert.equal(code, 0, log);
+  }
+});
+
 test('meeting: stages, transcript and summary from the example pipeline (when built)', async (t) => {
-  const bin = [process.env.PGRT_MEETING_SIM, path.join(ROOT, 'build/examples/meeting-sim'),
-    path.join(ROOT, 'build-examples/meeting-sim')].find((p) => p && fs.existsSync(p));
-  if (!bin) return t.skip('examples not built (cmake -S examples -B build-examples && cmake --build build-examples)');
+  if (!examples) return t.skip(SKIP_EXAMPLES);
   await alice.evaluate((room) => { location.hash = room; }, meeting);
   await alice.waitForSelector('#main .stages');
-  const sim = spawn(bin, ['--once', meeting, '--pace-ms', '60'], { stdio: ['ignore', 'ignore', 'pipe'] });
-  let log = '';
-  sim.stderr.on('data', (d) => { log += d; });
-  const code = await new Promise((resolve) => sim.on('exit', resolve));
+  const { code, log } = await runExample('meeting-sim', ['--once', meeting, '--pace-ms', '60']).done;
   assert.equal(code, 0, log);
   await alice.waitForSelector('#main .summary:not([hidden])');
   await alice.waitForSelector('#main .stage.done');
