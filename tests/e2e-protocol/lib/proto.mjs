@@ -77,6 +77,37 @@ export class PClient extends Client {
     });
   }
 
+  /**
+   * As Client.next, but its timer does not keep the process alive, and a waiter fails at once when
+   * the connection closes (with the close code in the message).
+   */
+  next(match, timeout = 5000) {
+    const seen = this.frames.find(match);
+    if (seen) {
+      this.frames.splice(this.frames.indexOf(seen), 1);
+      return Promise.resolve(seen);
+    }
+    return new Promise((resolve, reject) => {
+      const w = { match };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((x) => x !== w);
+        reject(new Error(`no matching frame within ${timeout} ms; got ${JSON.stringify(this.frames).slice(0, 500)}`));
+      }, timeout);
+      timer.unref();
+      w.resolve = (f) => { clearTimeout(timer); this.frames.splice(this.frames.indexOf(f), 1); resolve(f); };
+      this.waiters.push(w);
+      this.closed.then((cl) => {
+        // Let frames that arrived just before the close match first.
+        setImmediate(() => {
+          if (!this.waiters.includes(w)) return;
+          this.waiters = this.waiters.filter((x) => x !== w);
+          clearTimeout(timer);
+          reject(new Error(`connection closed (${cl.code} ${cl.reason}) before a matching frame; got ${JSON.stringify(this.frames).slice(0, 300)}`));
+        });
+      });
+    });
+  }
+
   /** Persisted events of a room, in arrival order. */
   events(room) { return this.log.filter((f) => f.type === 'event' && f.room === room && f.seq !== undefined); }
 
@@ -117,7 +148,16 @@ export class PClient extends Client {
 
   /** Waits until this client has received the event with the given seq of a room. */
   async waitSeq(room, seq, timeout = 10000) {
-    await until(() => this.log.some((f) => f.type === 'event' && f.room === room && f.seq >= seq),
+    let closed = null;
+    this.closed.then((cl) => { closed = cl; });
+    await until(() => {
+      if (this.log.some((f) => f.type === 'event' && f.room === room && f.seq >= seq)) return true;
+      if (closed) {
+        throw Object.assign(new Error(`${this.user}: connection closed (${closed.code} ${closed.reason}) while waiting for ${room} seq ${seq}; ` +
+          `got ${this.seqs(room).length} events, last ${this.seqs(room).at(-1)}`), { fatal: true });
+      }
+      return false;
+    },
       { timeout, interval: 20, what: `${this.user} to receive ${room} seq ${seq} (has ${JSON.stringify(this.seqs(room).slice(-5))})` });
   }
 }
