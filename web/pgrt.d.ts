@@ -1,0 +1,184 @@
+// Type declarations of pgrt.js, the pgrt browser/Node client. Reference: docs/client.md.
+
+/** Error codes: the bridge's (CONTRACT section 5) and the client's own. */
+export type ErrorCode =
+  | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'INVALID_TRANSITION'
+  | 'TOO_LARGE' | 'RATE_LIMITED' | 'UNAVAILABLE' | 'INTERNAL'
+  | 'TIMEOUT' | 'DISCONNECTED' | 'OFFLINE' | 'QUEUE_FULL' | 'CLOSED' | 'LEFT';
+
+export class PgrtError extends Error {
+  readonly code: ErrorCode | string;
+  /** The same command may succeed later (UNAVAILABLE, RATE_LIMITED, TIMEOUT, ...). */
+  readonly retry: boolean;
+  /** Written, but the connection dropped before the reply: it may or may not have been applied. */
+  readonly unknownOutcome: boolean;
+}
+
+/** A persisted event (with seq) or a signal (without), exactly as the bridge sends it. */
+export interface RoomEvent<D = Record<string, unknown>> {
+  type: 'event';
+  room: string;
+  seq?: number;
+  event: string;
+  actor: string | null;
+  at: string;
+  data: D;
+}
+
+export interface PersistedEvent<D = Record<string, unknown>> extends RoomEvent<D> {
+  seq: number;
+}
+
+export interface MessageData {
+  body: string | null;
+  media_url: string | null;
+  meta: Record<string, unknown>;
+  client_msg_id: string | null;
+  deleted?: boolean;
+}
+
+/** A join reply; `resumed` is false for the first join of this Room object, true for rejoins. */
+export interface JoinInfo {
+  room: string;
+  kind: string;
+  seq: number;
+  state: string | null;
+  version: number | null;
+  presence: string[];
+  recovered: boolean;
+  role: 'owner' | 'member' | 'viewer' | 'service';
+  resumed: boolean;
+  ended?: boolean;
+}
+
+export type Status = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
+
+export interface StatusDetail {
+  status: Status;
+  /** Commands waiting for a connection. */
+  queued: number;
+  attempt?: number;
+  /** reconnecting: milliseconds until the next attempt. */
+  delay?: number;
+  /** reconnecting/closed: the close code that caused it (4001, 4008, 4029, 1001, 1006, ...). */
+  code?: number;
+  reason?: string;
+  /** open: the id of the bridge this connection reached. */
+  bridge?: string;
+}
+
+export interface ClientOptions {
+  /** ws:// or wss:// URL of /ws, or several (tried in turn after 1001 and repeated failures). Default: this page's /ws. */
+  url?: string | string[];
+  /** A JWT. Either this or getToken is required. */
+  token?: string;
+  /** Returns a fresh JWT: called without a token, after close 4001, and before exp (then sent as an `auth` frame). */
+  getToken?: () => Promise<string> | string;
+  /** A WebSocket class; default globalThis.WebSocket (Node 20: pass the one of the `ws` package). */
+  WebSocket?: new (url: string) => unknown;
+  /** ms to wait for a reply once a frame is written (default 10000). */
+  timeout?: number;
+  backoffInitial?: number;
+  backoffMax?: number;
+  rateLimitedDelay?: number;
+  stableAfter?: number;
+  maxQueue?: number;
+  maxFrameBytes?: number;
+  retries?: number;
+  typingInterval?: number;
+  typingExpiry?: number;
+  replayGrace?: number;
+  refreshBefore?: number;
+}
+
+export interface CommandOptions {
+  timeout?: number;
+}
+
+export interface JoinHandlers {
+  /** Start after this seq (replayed by the bridge); default: live from the join on. */
+  since?: number;
+  onEvent?: (event: PersistedEvent) => void;
+  onSignal?: (signal: RoomEvent) => void;
+  onJoin?: (info: JoinInfo) => void;
+  onPresence?: (users: string[]) => void;
+  onTyping?: (users: string[]) => void;
+  onRead?: (read: { user: string; seq: number }) => void;
+  onGap?: (gap: { after: number; before: number }) => void;
+  onError?: (error: PgrtError) => void;
+}
+
+type Off = () => void;
+
+export class Room {
+  readonly id: string;
+  readonly client: Client;
+  /** Last seq handed to the application (null before the first join reply). */
+  readonly lastSeq: number | null;
+  /** The latest join reply, kept current by state and room_ended events. */
+  readonly info: JoinInfo | null;
+  readonly presence: Set<string>;
+  readonly joined: boolean;
+  readonly left: boolean;
+  /** Resolves on the first join reply; rejects when the join is refused (FORBIDDEN, ...). */
+  readonly ready: Promise<Room>;
+
+  send(body: string, options?: CommandOptions & { media_url?: string; meta?: Record<string, unknown>; client_msg_id?: string }): Promise<PersistedEvent<MessageData>>;
+  publish<D extends Record<string, unknown>>(event: string, data?: D, options?: CommandOptions): Promise<PersistedEvent<D>>;
+  signal(event: string, data?: Record<string, unknown>, options?: CommandOptions): Promise<Record<string, never>>;
+  state(to: string, expect?: number | null, options?: CommandOptions): Promise<PersistedEvent<{ from: string; to: string; version: number }>>;
+  edit(seq: number, body: string, options?: CommandOptions): Promise<PersistedEvent<{ seq: number; body: string }>>;
+  delete(seq: number, options?: CommandOptions): Promise<PersistedEvent<{ seq: number }>>;
+  read(seq: number, options?: CommandOptions): Promise<Record<string, never>>;
+  history(options?: CommandOptions & { before?: number; limit?: number }): Promise<PersistedEvent[]>;
+  typing(active?: boolean): void;
+  leave(): Promise<void>;
+
+  on(name: 'event', fn: (event: PersistedEvent) => void): Off;
+  on(name: 'signal', fn: (signal: RoomEvent) => void): Off;
+  on(name: 'join', fn: (info: JoinInfo) => void): Off;
+  on(name: 'presence' | 'typing', fn: (users: string[]) => void): Off;
+  on(name: 'read', fn: (read: { user: string; seq: number }) => void): Off;
+  on(name: 'gap', fn: (gap: { after: number; before: number }) => void): Off;
+  on(name: 'error', fn: (error: PgrtError) => void): Off;
+}
+
+export interface SystemFrame {
+  type: 'system';
+  event: string;
+  data: Record<string, unknown>;
+}
+
+export interface WelcomeFrame {
+  type: 'welcome';
+  conn: string;
+  user: string;
+  bridge: string;
+  heartbeat: number;
+}
+
+export class Client {
+  constructor(options: ClientOptions);
+  readonly options: Required<Omit<ClientOptions, 'url' | 'token' | 'getToken' | 'WebSocket'>> & ClientOptions;
+  readonly status: Status;
+  /** From the welcome frame: the token's `sub`. */
+  readonly user: string | null;
+  readonly bridge: string | null;
+  readonly rooms: Map<string, Room>;
+  readonly queued: number;
+
+  join(room: string, handlers?: JoinHandlers): Room;
+  close(): void;
+
+  on(name: 'status', fn: (detail: StatusDetail) => void): Off;
+  on(name: 'welcome', fn: (frame: WelcomeFrame) => void): Off;
+  on(name: 'system', fn: (frame: SystemFrame) => void): Off;
+  on(name: 'error', fn: (error: PgrtError) => void): Off;
+  on(name: 'token', fn: (token: string) => void): Off;
+}
+
+export function connect(options: ClientOptions): Client;
+
+export function backoffDelay(attempt: number, initial: number, max: number): number;
+
+export function tokenExpiry(token: string): number | null;
