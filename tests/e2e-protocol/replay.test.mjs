@@ -151,7 +151,7 @@ test('a 60 KiB message sent over WebSocket reaches another client intact', async
   await closeAll(a, b);
 });
 
-for (const [n, size] of [[6000, 150], [3000, 1500]]) {
+for (const [n, size] of [[6000, 150], [3000, 1500], [1500, 4000]]) {
   test(`a replay bigger than the send-queue bound (${n} events of ${size} bytes) arrives complete: the bridge paces it, no 4008`, { timeout: 60000 }, async () => {
     const alice = uid('alice');
     const room = await makeRoom({ owner: alice });

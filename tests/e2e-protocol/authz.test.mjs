@@ -1,0 +1,176 @@
+// Authorization (CONTRACT §2 rights, §4 join/FORBIDDEN, §5 messages): a user never receives events
+// of a room they are not a member of; removing a member stops their delivery at once on every
+// bridge; presence, history, per-user frames and error messages leak nothing about other rooms.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  Bridge, open, closeAll, makeRoom, uid, psql, lit, eventCount, sleep, checkError,
+} from './lib/proto.mjs';
+
+let b1, b2;
+before(async () => { [b1, b2] = await Promise.all([new Bridge().start(), new Bridge().start()]); });
+after(async () => {
+  const [s1, s2] = await Promise.all([b1.stop(), b2.stop()]);
+  assert.deepEqual(s1, { code: 0, signal: null }, b1.log.slice(-3000));
+  assert.deepEqual(s2, { code: 0, signal: null }, b2.log.slice(-3000));
+});
+
+/** Everything a client received, as one string, to search for leaked names. */
+const seen = (c) => JSON.stringify(c.log);
+
+test('an outsider connected to both bridges receives nothing of a room it is not in, and every command on it is FORBIDDEN', async () => {
+  const alice = uid('alice'), bob = uid('bob'), mallory = uid('mallory');
+  const secret = uid('secret');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+  const a = await open(b1, alice), b = await open(b2, bob);
+  const m1 = await open(b1, mallory), m2 = await open(b2, mallory);
+  await a.join(room); await b.join(room);
+  const mine = await makeRoom({ owner: mallory });
+  await m1.join(mine); await m2.join(mine);
+
+  const before = await eventCount(room);
+  const ghost = uid('room');
+  for (const m of [m1, m2]) {
+    const tries = [
+      { type: 'join', room }, { type: 'join', room, since: 0 },
+      { type: 'send', room, body: 'let me in' },
+      { type: 'publish', room, event: 'status', data: {} },
+      { type: 'signal', room, event: 'typing', data: {} },
+      { type: 'state', room, to: 'LISTENING' },
+      { type: 'edit', room, seq: 1, body: 'x' },
+      { type: 'delete', room, seq: 1 },
+      { type: 'read', room, seq: 1 },
+      { type: 'history', room },
+    ];
+    for (const f of tries) {
+      const e = await m.fail(f, 'FORBIDDEN');
+      // The same answer for a room that does not exist: nothing tells them apart.
+      const e2 = await m.fail({ ...f, room: ghost }, 'FORBIDDEN');
+      assert.equal(e.message.replaceAll(room, 'R'), e2.message.replaceAll(ghost, 'R'), `${f.type}: messages reveal existence`);
+      assert.ok(!e.message.includes(alice) && !e.message.includes(bob), `${f.type}: message names a member: ${e.message}`);
+    }
+  }
+  assert.equal(await eventCount(room), before, 'an outsider changed the room');
+
+  // Traffic in the room: messages, a secret body, a signal, presence, a read marker, an edit.
+  const msg = await a.ok({ type: 'send', room, body: secret });
+  await b.ok({ type: 'signal', room, event: 'typing', data: { secret } });
+  await b.ok({ type: 'read', room, seq: msg.seq });
+  await a.ok({ type: 'edit', room, seq: msg.seq, body: `${secret}-edited` });
+  await psql(`SELECT rt.post_message(${lit(room)}, ${lit(bob)}, ${lit(secret)})`);
+  const late = await open(b2, bob);
+  await late.join(room);
+  await late.close();
+  const last = await a.ok({ type: 'send', room, body: 'last' });
+  await a.waitSeq(room, last.seq);
+  await b.waitSeq(room, last.seq);
+  // Mallory's own room keeps working on both bridges, so their connections are live.
+  const own = await m1.ok({ type: 'send', room: mine, body: 'mine' });
+  await m1.waitSeq(mine, own.seq); await m2.waitSeq(mine, own.seq);
+  await sleep(200);
+  for (const m of [m1, m2]) {
+    assert.equal(m.log.filter((f) => f.room === room).length, 0, `mallory received frames of ${room}: ${JSON.stringify(m.log.filter((f) => f.room === room)).slice(0, 300)}`);
+    assert.ok(!seen(m).includes(secret), 'the secret leaked to mallory');
+    assert.ok(!seen(m).includes(alice) && !seen(m).includes(bob), 'mallory learned of alice or bob');
+  }
+  await closeAll(a, b, m1, m2);
+});
+
+test('presence in a join reply lists only users online in that room', async () => {
+  const alice = uid('alice'), bob = uid('bob'), carol = uid('carol');
+  const r1 = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+  const r2 = await makeRoom({ owner: carol, members: { [bob]: 'member' } });
+  const a = await open(b1, alice), b = await open(b2, bob), c = await open(b1, carol);
+  await a.join(r1);
+  await b.join(r1); await b.join(r2);
+  const d = await c.join(r2);
+  assert.deepEqual([...d.presence].sort(), [bob, carol].sort(), 'alice is online in r1, not r2');
+  await sleep(300); // presence is coalesced: give a would-be leak time to arrive
+  await c.barrier();
+  assert.ok(!seen(c).includes(alice), 'carol learned of alice through presence');
+  await closeAll(a, b, c);
+});
+
+test('rt.remove_member from psql stops delivery at once on every bridge; the removed user can no longer join or read', async () => {
+  const alice = uid('alice'), bob = uid('bob');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+  const a1 = await open(b1, alice), a2 = await open(b2, alice);
+  const bob1 = await open(b1, bob), bob2 = await open(b2, bob);
+  for (const c of [a1, a2, bob1, bob2]) await c.join(room);
+  const pre = await a1.ok({ type: 'send', room, body: 'before removal' });
+  for (const c of [bob1, bob2]) await c.waitSeq(room, pre.seq);
+
+  await psql(`SELECT rt.remove_member(${lit(room)}, ${lit(bob)})`);
+  const removedSeq = pre.seq + 1;
+  // Every event committed after the removal is withheld from bob on both bridges.
+  const after1 = await a1.ok({ type: 'send', room, body: 'after removal (b1)' });
+  const after2 = JSON.parse(await psql(`SELECT rt.post_message(${lit(room)}, ${lit(alice)}, 'after removal (psql)')`));
+  const after3 = await a2.ok({ type: 'send', room, body: 'after removal (b2)' });
+  for (const c of [a1, a2]) await c.waitSeq(room, after3.seq);
+  await sleep(200);
+  for (const c of [bob1, bob2]) await c.barrier();
+  for (const [name, c] of [['bob on b1', bob1], ['bob on b2', bob2]]) {
+    const got = c.seqs(room);
+    for (const s of [after1.seq, after2.seq, after3.seq]) assert.ok(!got.includes(s), `${name} received seq ${s} after his removal: ${JSON.stringify(got)}`);
+    assert.ok(got.every((s) => s <= removedSeq), `${name} got ${JSON.stringify(got)}`);
+    assert.ok(!c.log.some((f) => f.room === room && f.seq === undefined && f.event === 'typing'), 'signals still reach him');
+  }
+  // Signals after the removal are withheld too.
+  await a1.ok({ type: 'signal', room, event: 'typing', data: {} });
+  await a2.next((f) => f.type === 'event' && f.room === room && f.event === 'typing');
+  await sleep(100);
+  for (const c of [bob1, bob2]) assert.ok(!c.log.some((f) => f.room === room && f.event === 'typing'), 'typing after removal reached bob');
+  // Commands are refused.
+  for (const c of [bob1, bob2]) {
+    await c.fail({ type: 'send', room, body: 'still here?' }, 'FORBIDDEN');
+    await c.fail({ type: 'history', room }, 'FORBIDDEN');
+    await c.fail({ type: 'join', room, since: 0 }, 'FORBIDDEN');
+  }
+  // Presence no longer lists him.
+  const probe = await open(b1, alice);
+  const d = await probe.join(room);
+  assert.ok(!d.presence.includes(bob), `presence still lists the removed user: ${JSON.stringify(d.presence)}`);
+  await closeAll(a1, a2, bob1, bob2, probe);
+});
+
+test('a member cannot edit or delete another member\'s message; the message is unchanged', async () => {
+  const alice = uid('alice'), bob = uid('bob'), carol = uid('carol');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member', [carol]: 'member' } });
+  const b = await open(b1, bob), c = await open(b2, carol);
+  await b.join(room); await c.join(room);
+  const msg = await b.ok({ type: 'send', room, body: 'bob wrote this' });
+  await c.fail({ type: 'edit', room, seq: msg.seq, body: 'carol rewrote it' }, 'FORBIDDEN');
+  await c.fail({ type: 'delete', room, seq: msg.seq }, 'FORBIDDEN');
+  const h = await c.ok({ type: 'history', room, limit: 1 });
+  assert.equal(h.events[0].data.body, 'bob wrote this');
+  await closeAll(b, c);
+});
+
+test('per-user system frames reach only that user, on both bridges', async () => {
+  const alice = uid('alice'), bob = uid('bob');
+  const a1 = await open(b1, alice), a2 = await open(b2, alice), b = await open(b2, bob);
+  const secret = uid('private');
+  await psql(`SELECT rt.notify_user(${lit(alice)}, 'private_note', json_build_object('s', ${lit(secret)})::jsonb)`);
+  for (const c of [a1, a2]) await c.next((f) => f.type === 'system' && f.event === 'private_note');
+  await psql(`SELECT rt.notify_user(${lit(bob)}, 'fence', '{}')`);
+  await b.next((f) => f.type === 'system' && f.event === 'fence');
+  assert.ok(!seen(b).includes(secret), 'bob received alice\'s per-user frame');
+  await closeAll(a1, a2, b);
+});
+
+test('viewers read but cannot write; their refused commands store nothing', async () => {
+  const alice = uid('alice'), viewer = uid('viewer');
+  const room = await makeRoom({ kind: 'conversation', owner: alice, members: { [viewer]: 'viewer' } });
+  const v = await open(b1, viewer);
+  const d = await v.join(room, { since: 0 });
+  assert.equal(d.role ?? 'viewer', 'viewer');
+  const before = await eventCount(room);
+  await v.fail({ type: 'send', room, body: 'x' }, 'FORBIDDEN');
+  await v.fail({ type: 'publish', room, event: 'status', data: {} }, 'FORBIDDEN');
+  await v.fail({ type: 'state', room, to: 'LISTENING' }, 'FORBIDDEN');
+  await v.fail({ type: 'signal', room, event: 'typing', data: {} }, 'FORBIDDEN');
+  await v.ok({ type: 'history', room });
+  await v.ok({ type: 'read', room, seq: 1 });
+  assert.equal(await eventCount(room), before);
+  await closeAll(v);
+});
