@@ -27,6 +27,7 @@ function roomIds() {
 
 function showSignIn(message) {
   $('#app').hidden = true;
+  $('#signout').hidden = true;
   $('#signin').hidden = false;
   fill($('#signin-problem'), message ?? '');
   $('#signin form').onsubmit = (e) => {
@@ -141,6 +142,11 @@ class App {
 
   showStatus(s) {
     const pill = $('#status');
+    if (s.status === 'open') this.everOpen = true;
+    // Browsers hide why an upgrade failed: a refused token (HTTP 401) looks like a bridge that is down.
+    if (s.status === 'reconnecting' && !this.everOpen && s.attempt === 3) {
+      toast('Cannot connect: the bridge is down, or it refuses this token. Sign out to use another one.');
+    }
     pill.dataset.status = s.status;
     const queued = s.queued ? ` · ${s.queued} queued` : '';
     const text = {
