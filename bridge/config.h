@@ -36,6 +36,7 @@ struct config {
     int rate_limit_close_after;
     int bridge_stale_seconds;
     int presence_interval_ms;
+    int slow_consumer_ms;
 };
 
 /* Where a lookup of an environment variable goes; tests pass their own. */

@@ -229,32 +229,67 @@ static void handle_auth(struct session *s, json_t *frame, json_t *ref)
                                        (json_int_t)claims.exp));
 }
 
+/* Frames whose reply is their whole point: without a ref there is nothing to answer. */
+static bool needs_ref(const char *type)
+{
+    static const char *const types[] = {"join", "leave", "send", "publish", "state", "edit", "delete", "history", "auth"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(type, types[i]) == 0)
+            return true;
+    return false;
+}
+
+/*
+ * A frame jansson refuses may still be an object whose only fault is a \u0000 or an integer beyond
+ * 64 bits: parse it leniently just to find its ref, so the client gets a reply it can match.
+ */
+static void refuse_unparsable(struct session *s, const char *text, size_t len, const json_error_t *jerr)
+{
+    json_t *lenient = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+    json_t *ref = json_object_get(lenient, "ref");
+    char msg[200];
+    snprintf(msg, sizeof msg, "frame is not valid JSON for pgrt: %s", jerr->text);
+    if (json_is_object(lenient))
+        snprintf(msg, sizeof msg, "%s",
+                 strstr(jerr->text, "NUL") || strstr(jerr->text, "\\u0000") ? "strings must not contain \\u0000"
+                                                                           : "a number is out of range");
+    send_local_error(s, json_is_string(ref) && json_string_length(ref) <= 128 ? ref : NULL, "other", "BAD_REQUEST", msg,
+                     false);
+    json_decref(lenient);
+}
+
 void frames_handle(struct session *s, const char *text, size_t len)
 {
     metrics_frame_in();
     json_error_t jerr;
     json_t *frame = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!frame) {
+        refuse_unparsable(s, text, len, &jerr);
+        return;
+    }
     if (!json_is_object(frame)) {
-        send_local_error(s, NULL, "other", "BAD_REQUEST", frame ? "frame must be a JSON object" : "frame is not valid JSON",
-                         false);
+        send_local_error(s, NULL, "other", "BAD_REQUEST", "frame must be a JSON object", false);
         json_decref(frame);
         return;
     }
     json_t *ref = json_object_get(frame, "ref");
     json_t *type = json_object_get(frame, "type");
+    const char *t = json_is_string(type) ? json_string_value(type) : NULL;
     if (ref && (!json_is_string(ref) || json_string_length(ref) > 128)) {
         send_local_error(s, NULL, "other", "BAD_REQUEST", "\"ref\" must be a string of at most 128 characters", false);
     } else if (!session_rate_ok(s)) {
-        send_local_error(s, ref, json_is_string(type) ? json_string_value(type) : "other", "RATE_LIMITED",
-                         "too many frames; slow down", true);
-    } else if (!json_is_string(type)) {
+        send_local_error(s, ref, t ? t : "other", "RATE_LIMITED", "too many frames; slow down", true);
+    } else if (!t) {
         send_local_error(s, ref, "other", "BAD_REQUEST", "\"type\" must be a string", false);
-    } else if (strcmp(json_string_value(type), "ping") == 0) {
+    } else if (!ref && needs_ref(t)) {
+        char msg[80];
+        snprintf(msg, sizeof msg, "a %s frame needs a \"ref\" to reply to", t);
+        send_local_error(s, NULL, t, "BAD_REQUEST", msg, false);
+    } else if (strcmp(t, "ping") == 0) {
         handle_ping(s, ref);
-    } else if (strcmp(json_string_value(type), "auth") == 0) {
+    } else if (strcmp(t, "auth") == 0) {
         handle_auth(s, frame, ref);
     } else {
-        const char *t = json_string_value(type);
         size_t i = 0;
         while (i < sizeof db_types / sizeof db_types[0] && strcmp(t, db_types[i]) != 0)
             i++;
@@ -264,4 +299,10 @@ void frames_handle(struct session *s, const char *text, size_t len)
             send_local_error(s, ref, "other", "BAD_REQUEST", "unknown frame type", false);
     }
     json_decref(frame);
+}
+
+void frames_refuse_binary(struct session *s)
+{
+    metrics_frame_in();
+    send_local_error(s, NULL, "other", "BAD_REQUEST", "frames must be JSON text, not binary", false);
 }

@@ -10,6 +10,9 @@ struct bridge;
 /* Handles one complete client frame (not NUL-terminated). Never closes the connection for bad input. */
 void frames_handle(struct session *s, const char *text, size_t len);
 
+/* A binary frame arrived: pgrt speaks JSON in text frames only. */
+void frames_refuse_binary(struct session *s);
+
 /* Re-records the presence of every joined connection (after this bridge was reaped). */
 void frames_rejoin_all(struct bridge *br);
 

@@ -192,7 +192,7 @@ char *metrics_render(const struct bridge *br, size_t *len)
     struct out o = {malloc(16384), 0, 16384};
     if (!o.buf)
         return NULL;
-    gauge(&o, "pgrt_connections", "Open WebSocket connections.", br->n_sessions);
+    gauge(&o, "pgrt_connections", "Open WebSocket connections (not counting those being closed).", br->n_sessions - br->n_closing);
     gauge(&o, "pgrt_rooms", "Rooms with at least one connection joined on this bridge.", router_rooms(br->router));
     gauge(&o, "pgrt_db_up", "1 while the database is reachable.", server_db_up(br) ? 1 : 0);
     gauge(&o, "pgrt_commands_pending", "Client commands queued or in flight to the database.", pool_pending(br->pool));

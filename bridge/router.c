@@ -30,8 +30,7 @@
 #include "session.h"
 
 #define ROOM_BUCKETS 16384
-#define FETCH_PAGE 1000
-#define FETCH_PAGE_TEXT "1000"
+#define FETCH_PAGE_MAX 1000 /* events per read of the log, at most */
 
 enum sub_state { SUB_JOINING, SUB_REPLAYING, SUB_LIVE };
 
@@ -45,7 +44,9 @@ struct sub {
     long long last_seq;
     long long head; /* the room's latest seq when the join committed */
     enum sub_state state;
+    int page;          /* events per replay read: sized so one page fits half the send queue */
     bool fetching;
+    bool waiting_drain; /* replay paused until the session's send queue drains */
     bool detached; /* removed while a fetch was in flight: the fetch callback frees it */
 };
 
@@ -61,17 +62,18 @@ struct room {
     bool known; /* last_seq is set (the first join completed) */
     bool filling;
     bool fetching;
-    struct presence_change *presence; /* changes waiting for the next coalescing flush */
+    int page;
+    struct presence_change *presence; /* per user: the latest status waiting for the next flush */
     unsigned npresence, presence_cap;
+    struct outbuf *recent[8];         /* the first changes of the interval, as sent, in order */
+    unsigned nrecent, nchanges;
     struct room *dirty_next;          /* in router->dirty while presence is pending */
     bool dirty;
 };
 
-/* One presence signal waiting to be coalesced: the user, its net status, and the frame as sent. */
+/* One user's latest presence status within the current coalescing interval. */
 struct presence_change {
     char user[132];
-    unsigned changes; /* an even count cancels out (joined then left within one interval) */
-    struct outbuf *frame;
     bool joined;
 };
 
@@ -84,7 +86,7 @@ struct router {
     bool timer_ready;
 };
 
-#define PRESENCE_SINGLE_MAX 8 /* up to this many net changes per flush go out as plain presence frames */
+#define PRESENCE_SINGLE_MAX 8 /* up to this many changes per interval go out as plain presence frames */
 #define PRESENCE_MAX_PENDING 4096
 
 static void sub_catch_up(struct sub *sub);
@@ -287,8 +289,13 @@ static void deliver(struct room *room, long long seq, struct outbuf *ob, const c
         if (sub->state != SUB_LIVE)
             continue;
         if (sub->last_seq == seq - 1) {
-            session_send(sub->session, ob);
-            sub->last_seq = seq;
+            if (session_offer(sub->session, ob)) {
+                sub->last_seq = seq;
+            } else { /* the client is behind: it continues from the log at its own pace */
+                sub->state = SUB_REPLAYING;
+                sub->waiting_drain = true;
+                sub->session->drain_waiters = true;
+            }
         } else if (sub->last_seq < seq - 1) { /* cannot happen while the room is in order; heal anyway */
             sub->state = SUB_REPLAYING;
             sub_catch_up(sub);
@@ -326,6 +333,26 @@ static bool read_facts(json_t *obj, struct event_facts *f)
 }
 
 /* ---- fetching from the log ---------------------------------------------------------------- */
+
+/*
+ * The next page size: as many events as fit `budget` bytes at the size the last page's events
+ * had. Replay never outruns what a client's send queue may hold, whatever the events weigh.
+ */
+static int next_page(int rows, size_t bytes, size_t budget)
+{
+    if (rows <= 0 || bytes == 0)
+        return 16;
+    size_t avg = bytes / (size_t)rows + 1, n = budget / avg;
+    return n < 1 ? 1 : n > FETCH_PAGE_MAX ? FETCH_PAGE_MAX : (int)n;
+}
+
+static size_t result_bytes(PGresult *res)
+{
+    size_t bytes = 0;
+    for (int i = 0; res && i < PQntuples(res); i++)
+        bytes += (size_t)PQgetlength(res, i, 0);
+    return bytes;
+}
 
 struct fetch {
     struct router *router;
@@ -368,6 +395,7 @@ static void on_fill(void *ctx, PGresult *res)
     free(f);
     room->fetching = false;
     struct fetch row_ctx = {room->router, room, NULL};
+    int asked = room->page;
     int n = each_row(res, fill_row, &row_ctx);
     if (n < 0) {
         if (res)
@@ -375,7 +403,8 @@ static void on_fill(void *ctx, PGresult *res)
         room_release(room); /* router_tick retries while the room still has subs */
         return;
     }
-    if (n == FETCH_PAGE || room->seen_max > room->last_seq)
+    room->page = next_page(n, result_bytes(res), (size_t)room->router->br->cfg.max_queue_bytes / 4);
+    if (n == asked || room->seen_max > room->last_seq)
         room_fill(room);
     else
         room->filling = false;
@@ -393,14 +422,17 @@ static void room_fill(struct room *room)
         return;
     f->router = room->router;
     f->room = room;
-    char after[32];
+    char after[32], page[16];
+    if (room->page <= 0)
+        room->page = 16;
     snprintf(after, sizeof after, "%lld", room->last_seq);
-    const char *params[] = {room->id, after};
+    snprintf(page, sizeof page, "%d", room->page);
+    const char *params[] = {room->id, after, page};
     room->fetching = true;
     metrics_gap_fill();
     if (!pool_query(room->router->br->pool,
-                    "SELECT e::text, (e ->> 'seq')::bigint FROM rt.events_since($1, $2::bigint, " FETCH_PAGE_TEXT ") AS e",
-                    2, params, on_fill, f)) {
+                    "SELECT e::text, (e ->> 'seq')::bigint FROM rt.events_since($1, $2::bigint, $3::int) AS e", 3,
+                    params, on_fill, f)) {
         room->fetching = false;
         free(f);
     }
@@ -429,6 +461,8 @@ static void on_catch_up(void *ctx, PGresult *res)
     }
     struct fetch row_ctx = {NULL, NULL, sub};
     int n = each_row(res, catch_up_row, &row_ctx);
+    if (n >= 0)
+        sub->page = next_page(n, result_bytes(res), (size_t)sub->room->router->br->cfg.max_queue_bytes / 2);
     if (n < 0) {
         const char *state = res ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
         if (state && strcmp(state, "RT403") == 0) { /* no longer allowed to read: stop delivering */
@@ -452,17 +486,26 @@ static void sub_catch_up(struct sub *sub)
         sub->state = SUB_LIVE;
         return;
     }
+    /* Pace the replay by the client: the next page waits until half the send queue is free. */
+    if (sub->session->q_bytes > (size_t)room->router->br->cfg.max_queue_bytes / 2) {
+        sub->waiting_drain = true;
+        sub->session->drain_waiters = true;
+        return;
+    }
     struct fetch *f = calloc(1, sizeof *f);
     if (!f)
         return;
     f->sub = sub;
-    char after[32];
+    char after[32], page[16];
+    if (sub->page <= 0)
+        sub->page = 16;
     snprintf(after, sizeof after, "%lld", sub->last_seq);
-    const char *params[] = {room->id, after, sub->session->claims.sub};
+    snprintf(page, sizeof page, "%d", sub->page);
+    const char *params[] = {room->id, after, page, sub->session->claims.sub};
     sub->fetching = true;
     if (!pool_query(room->router->br->pool,
-                    "SELECT e::text, (e ->> 'seq')::bigint FROM rt.events_since($1, $2::bigint, " FETCH_PAGE_TEXT ", $3) AS e",
-                    3, params, on_catch_up, f)) {
+                    "SELECT e::text, (e ->> 'seq')::bigint FROM rt.events_since($1, $2::bigint, $3::int, $4) AS e", 4,
+                    params, on_catch_up, f)) {
         sub->fetching = false;
         free(f);
     }
@@ -470,11 +513,12 @@ static void sub_catch_up(struct sub *sub)
 
 /* ---- live notifications ------------------------------------------------------------------- */
 
+/* Signals are ephemeral: a client whose queue is full does without this one. */
 static void send_to_joined(struct room *room, struct outbuf *ob)
 {
     for (unsigned i = 0; ob && i < room->nsubs; i++)
         if (room->subs[i]->state != SUB_JOINING)
-            session_send(room->subs[i]->session, ob);
+            session_offer(room->subs[i]->session, ob);
 }
 
 static void route_signal(struct room *room, const char *payload, size_t len)
@@ -485,16 +529,16 @@ static void route_signal(struct room *room, const char *payload, size_t len)
 }
 
 /*
- * Presence is coalesced per room over --presence-interval-ms: a user who joined and left within one
- * interval produces nothing, and a burst of changes (a room filling up) goes out as one
- * `presence_batch` event instead of one frame per change per member.
+ * Presence is coalesced per room over --presence-interval-ms. A quiet room sees every change as
+ * its own `presence` frame, in order, as the contract shapes it; a burst (a room filling up: more
+ * than PRESENCE_SINGLE_MAX changes in one interval) goes out as one `presence_batch` event with
+ * each user's latest status, instead of one frame per change per member.
  */
 static void queue_presence(struct router *r, struct room *room, json_t *obj, const char *payload, size_t len)
 {
     json_t *data = json_object_get(obj, "data");
     json_t *user = json_object_get(data, "user"), *status = json_object_get(data, "status");
-    if (!json_is_string(user) || !json_is_string(status) || r->br->cfg.presence_interval_ms == 0 ||
-        !r->timer_ready) {
+    if (!json_is_string(user) || !json_is_string(status) || !r->timer_ready) {
         route_signal(room, payload, len);
         return;
     }
@@ -521,10 +565,10 @@ static void queue_presence(struct router *r, struct room *room, json_t *obj, con
         memset(c, 0, sizeof *c);
         snprintf(c->user, sizeof c->user, "%s", json_string_value(user));
     }
-    c->changes++;
     c->joined = strcmp(json_string_value(status), "joined") == 0;
-    outbuf_unref(c->frame);
-    c->frame = outbuf_new(payload, len);
+    if (room->nrecent < PRESENCE_SINGLE_MAX)
+        room->recent[room->nrecent++] = outbuf_new(payload, len);
+    room->nchanges++;
     if (!room->dirty) {
         room->dirty = true;
         room->dirty_next = r->dirty;
@@ -534,18 +578,13 @@ static void queue_presence(struct router *r, struct room *room, json_t *obj, con
 
 static void flush_room_presence(struct room *room)
 {
-    unsigned net = 0;
-    for (unsigned i = 0; i < room->npresence; i++)
-        net += room->presence[i].changes % 2;
-    if (net > 0 && net <= PRESENCE_SINGLE_MAX) {
-        for (unsigned i = 0; i < room->npresence; i++)
-            if (room->presence[i].changes % 2)
-                send_to_joined(room, room->presence[i].frame);
-    } else if (net > 0) {
+    if (room->nchanges <= PRESENCE_SINGLE_MAX) {
+        for (unsigned i = 0; i < room->nrecent; i++)
+            send_to_joined(room, room->recent[i]);
+    } else {
         json_t *joined = json_array(), *left = json_array();
         for (unsigned i = 0; i < room->npresence; i++)
-            if (room->presence[i].changes % 2)
-                json_array_append_new(room->presence[i].joined ? joined : left, json_string(room->presence[i].user));
+            json_array_append_new(room->presence[i].joined ? joined : left, json_string(room->presence[i].user));
         char at[40];
         struct timespec ts;
         struct tm tm;
@@ -559,9 +598,9 @@ static void flush_room_presence(struct room *room)
         send_to_joined(room, ob);
         outbuf_unref(ob);
     }
-    for (unsigned i = 0; i < room->npresence; i++)
-        outbuf_unref(room->presence[i].frame);
-    room->npresence = 0;
+    for (unsigned i = 0; i < room->nrecent; i++)
+        outbuf_unref(room->recent[i]);
+    room->nrecent = room->nchanges = room->npresence = 0;
 }
 
 static void on_presence_timer(uv_timer_t *t)
@@ -605,7 +644,7 @@ static void route_system(struct router *r, json_t *obj, const char *payload, siz
     struct outbuf *ob = outbuf_new(payload, len);
     for (struct session *s = r->br->sessions; ob && s; s = s->next)
         if (!user || (json_is_string(user) && strcmp(s->claims.sub, json_string_value(user)) == 0))
-            session_send(s, ob);
+            session_offer(s, ob);
     outbuf_unref(ob);
 }
 
@@ -693,8 +732,8 @@ void router_free(struct router *r)
             struct room *next = room->hash_next;
             for (unsigned i = 0; i < room->nsubs; i++)
                 free(room->subs[i]);
-            for (unsigned i = 0; i < room->npresence; i++)
-                outbuf_unref(room->presence[i].frame);
+            for (unsigned i = 0; i < room->nrecent; i++)
+                outbuf_unref(room->recent[i]);
             free(room->subs);
             free(room->presence);
             free(room);
@@ -705,3 +744,13 @@ void router_free(struct router *r)
 }
 
 unsigned router_rooms(const struct router *r) { return r->nrooms; }
+
+void router_session_drained(struct session *s)
+{
+    s->drain_waiters = false;
+    for (unsigned i = 0; i < s->nsubs; i++)
+        if (s->subs[i]->waiting_drain) {
+            s->subs[i]->waiting_drain = false;
+            sub_catch_up(s->subs[i]);
+        }
+}

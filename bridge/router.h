@@ -38,4 +38,7 @@ void router_tick(struct router *r);
 
 unsigned router_rooms(const struct router *r);
 
+/* The session's send queue drained below half: resume the replays that were waiting for it. */
+void router_session_drained(struct session *s);
+
 #endif

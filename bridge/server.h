@@ -39,6 +39,7 @@ struct bridge {
     bool shutting_down;
     struct session *sessions; /* doubly linked, newest first */
     unsigned n_sessions;
+    unsigned n_closing; /* sessions being closed (their close frame waits for the socket) */
     uint64_t next_conn;
     time_t started_at;
 };

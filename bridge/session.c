@@ -14,6 +14,8 @@
 
 #define SESSION_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
+static void drop_queue(struct session *s);
+
 struct session *session_new(struct bridge *br, struct lws *wsi, const struct auth_claims *claims)
 {
     struct session *s = calloc(1, sizeof *s);
@@ -55,6 +57,8 @@ void session_gone(struct session *s)
     struct bridge *br = s->br;
     s->gone = true;
     s->wsi = NULL;
+    if (s->close_code)
+        br->n_closing--;
     if (s->prev)
         s->prev->next = s->next;
     else
@@ -62,12 +66,7 @@ void session_gone(struct session *s)
     if (s->next)
         s->next->prev = s->prev;
     br->n_sessions--;
-    while (s->q_len) {
-        outbuf_unref(s->queue[s->q_head]);
-        s->q_head = (s->q_head + 1) % SESSION_QUEUE_MAX_FRAMES;
-        s->q_len--;
-    }
-    s->q_bytes = 0;
+    drop_queue(s);
     bool had_rooms = s->nsubs > 0;
     router_session_gone(br->router, s);
     if (had_rooms && !br->shutting_down) /* at shutdown rt.bridge_stopped removes all presence at once */
@@ -125,31 +124,71 @@ void session_close(struct session *s, int code, const char *reason)
         return;
     s->close_code = code;
     snprintf(s->close_reason, sizeof s->close_reason, "%s", reason);
+    s->br->n_closing++;
     lws_callback_on_writable(s->wsi);
+    /* The close frame goes out when the socket takes it; a peer that never reads again (a slow
+     * consumer) is cut off after this long. */
+    lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, s->br->shutting_down ? 0 : 10);
+}
+
+static void enqueue(struct session *s, struct outbuf *ob)
+{
+    s->queue[(s->q_head + s->q_len) % SESSION_QUEUE_MAX_FRAMES] = outbuf_ref(ob);
+    s->q_len++;
+    s->q_bytes += ob->len;
+    lws_callback_on_writable(s->wsi);
+}
+
+static void drop_queue(struct session *s)
+{
+    while (s->q_len) {
+        outbuf_unref(s->queue[s->q_head]);
+        s->q_head = (s->q_head + 1) % SESSION_QUEUE_MAX_FRAMES;
+        s->q_len--;
+    }
+    s->q_bytes = 0;
+}
+
+/* Closes a client that is not reading: what is queued will never be read, so it is freed now. */
+static void close_slow_consumer(struct session *s, const char *why)
+{
+    log_warn("slow_consumer_closed", "conn=%s user=%s reason=%s queued_frames=%u queued_bytes=%zu", s->conn_id,
+             s->claims.sub, why, s->q_len, s->q_bytes);
+    metrics_slow_consumer();
+    drop_queue(s);
+    session_close(s, 4008, "too slow to keep up: resume with since");
+}
+
+bool session_offer(struct session *s, struct outbuf *ob)
+{
+    if (!ob || s->close_code || s->gone || s->br->destroying)
+        return true; /* nothing to deliver to: not a reason to fall back to replay */
+    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes + ob->len > (size_t)s->br->cfg.max_queue_bytes) {
+        if (!s->full_since_ms)
+            s->full_since_ms = uv_now(&s->br->loop);
+        return false;
+    }
+    enqueue(s, ob);
+    return true;
 }
 
 void session_send(struct session *s, struct outbuf *ob)
 {
     if (!ob || s->close_code || s->gone || s->br->destroying)
         return;
-    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes + ob->len > (size_t)s->br->cfg.max_queue_bytes) {
-        log_warn("slow_consumer_closed", "conn=%s user=%s queued_frames=%u queued_bytes=%zu", s->conn_id,
-                 s->claims.sub, s->q_len, s->q_bytes);
-        metrics_slow_consumer();
-        session_close(s, 4008, "too slow to keep up: resume with since");
-        /* What is queued will never be read: free it now, the bound holds from here on. */
-        while (s->q_len) {
-            outbuf_unref(s->queue[s->q_head]);
-            s->q_head = (s->q_head + 1) % SESSION_QUEUE_MAX_FRAMES;
-            s->q_len--;
-        }
-        s->q_bytes = 0;
+    /* Replies are never dropped (each ref gets exactly one); the rate limit bounds how many can
+     * pile up, and twice the queue bound is the hard stop for a client that reads nothing. */
+    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes + ob->len > 2 * (size_t)s->br->cfg.max_queue_bytes) {
+        close_slow_consumer(s, "hard_limit");
         return;
     }
-    s->queue[(s->q_head + s->q_len) % SESSION_QUEUE_MAX_FRAMES] = outbuf_ref(ob);
-    s->q_len++;
-    s->q_bytes += ob->len;
-    lws_callback_on_writable(s->wsi);
+    enqueue(s, ob);
+}
+
+void session_check_slow(struct session *s, unsigned long long now_ms)
+{
+    if (s->full_since_ms && !s->close_code && now_ms - s->full_since_ms >= (unsigned long long)s->br->cfg.slow_consumer_ms)
+        close_slow_consumer(s, "not_reading");
 }
 
 void session_send_json(struct session *s, json_t *obj)
@@ -197,6 +236,11 @@ int session_writable(struct session *s)
     outbuf_unref(ob);
     if (n < 0)
         return -1;
+    if (s->q_bytes <= (size_t)s->br->cfg.max_queue_bytes / 2) {
+        s->full_since_ms = 0;
+        if (s->drain_waiters)
+            router_session_drained(s);
+    }
     if (s->q_len || s->close_code)
         lws_callback_on_writable(s->wsi);
     return 0;
@@ -209,17 +253,34 @@ int session_receive(struct session *s, const void *in, size_t len)
     if (first) {
         s->rx_len = 0;
         s->rx_too_large = false;
+        s->rx_discarded = 0;
+        s->rx_binary = lws_frame_is_binary(s->wsi);
     }
     if (s->close_code)
         return 0;
-    if (s->rx_len + len > max) {
+    if (!s->rx_too_large && s->rx_len + len > max) {
         log_warn("frame_too_large", "conn=%s user=%s limit=%zu", s->conn_id, s->claims.sub, max);
-        s->close_code = 1009;
-        lws_close_reason(s->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"frame too large", 15);
-        return -1;
+        s->rx_too_large = true;
+        free(s->rx);
+        s->rx = NULL;
+    }
+    if (s->rx_too_large) {
+        /* Read the rest before closing: closing with unread input makes the kernel send a reset
+         * that can destroy our close frame before the client reads it. A sender that never ends
+         * its message is cut off after 64 times the limit. */
+        s->rx_discarded += len;
+        if (final || s->rx_discarded > 64 * max) {
+            s->close_code = 1009;
+            lws_close_reason(s->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"frame too large", 15);
+            return -1;
+        }
+        return 0;
     }
     if (first && final) { /* the common case: no copy */
-        frames_handle(s, in, len);
+        if (s->rx_binary)
+            frames_refuse_binary(s);
+        else
+            frames_handle(s, in, len);
         return 0;
     }
     if (!s->rx && !(s->rx = malloc(max))) {
@@ -229,7 +290,10 @@ int session_receive(struct session *s, const void *in, size_t len)
     memcpy(s->rx + s->rx_len, in, len);
     s->rx_len += len;
     if (final) {
-        frames_handle(s, s->rx, s->rx_len);
+        if (s->rx_binary)
+            frames_refuse_binary(s);
+        else
+            frames_handle(s, s->rx, s->rx_len);
         s->rx_len = 0;
         free(s->rx); /* most connections never fragment: do not keep max_frame_bytes per idle client */
         s->rx = NULL;

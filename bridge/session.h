@@ -36,6 +36,8 @@ struct session {
     unsigned rate_strikes; /* refusals since the last accepted burst; too many closes with 4029 */
     unsigned long long rate_last_strike_ms;
     unsigned inflight;
+    unsigned long long full_since_ms; /* the queue refused a frame and has not drained since */
+    bool drain_waiters; /* a replay waits for the send queue to drain (router.c) */
 
     struct outbuf **queue; /* ring of SESSION_QUEUE_MAX_FRAMES */
     unsigned q_head, q_len;
@@ -43,7 +45,9 @@ struct session {
 
     char *rx; /* reassembly of a fragmented frame, at most cfg.max_frame_bytes */
     size_t rx_len;
-    bool rx_too_large;
+    bool rx_too_large; /* discarding the rest of an oversized message, then closing with 1009 */
+    bool rx_binary;
+    size_t rx_discarded;
 
     int close_code; /* 0, or the code to close with once the queue allows */
     char close_reason[64];
@@ -58,8 +62,18 @@ void session_unref(struct session *s);
 /* Takes one token from the rate limiter; false means refuse the frame (and maybe close 4029). */
 bool session_rate_ok(struct session *s);
 
-/* Queues a frame (taking a reference). A full queue closes the connection with 4008. */
+/*
+ * Queues a frame that must not be lost (a reply). Past twice --max-queue-bytes the client is
+ * not reading at all and is closed with 4008.
+ */
 void session_send(struct session *s, struct outbuf *ob);
+/*
+ * Queues a frame the client can do without for now (a live event, which replay will bring back;
+ * a signal, which is ephemeral). Returns false, queueing nothing, when the queue is full.
+ */
+bool session_offer(struct session *s, struct outbuf *ob);
+/* Once a second: a queue that stayed full for --slow-consumer-ms closes the client with 4008. */
+void session_check_slow(struct session *s, unsigned long long now_ms);
 /* Encodes obj (stealing the reference) and queues it. */
 void session_send_json(struct session *s, json_t *obj);
 /* A reply to `ref` when the frame had one, else an `error` frame. ref may be NULL. */
