@@ -39,19 +39,23 @@ struct unit {
     bool prepare; /* the statement preparation sent when a connection comes up */
 };
 
+/*
+ * Each client connection's commands use one database connection (its lane), so a client's
+ * commands commit in the order it sent them; pipelining keeps that order on one connection.
+ */
 struct dbconn {
     struct pool *pool;
     struct pgconn *pc;
     struct unit *inflight_head, *inflight_tail;
     int inflight;
     bool usable; /* connected, in pipeline mode, statements prepared (or being prepared) */
+    struct command *cmd_head, *cmd_tail; /* this lane's commands waiting for a pipeline slot */
 };
 
 struct pool {
     struct bridge *br;
     int nconns;
     struct dbconn conns[POOL_MAX_CONNS];
-    struct command *cmd_head, *cmd_tail;
     unsigned cmd_queued;
     struct unit *query_head, *query_tail;
     unsigned query_queued;
@@ -219,16 +223,16 @@ static char *batch_json(struct command *cmds)
     return buf;
 }
 
-static struct unit *take_batch(struct pool *p)
+static struct unit *take_batch(struct pool *p, struct dbconn *dc)
 {
     int max = p->br->cfg.batch_max;
     struct unit *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;
     struct command *tail = NULL;
-    for (int n = 0; n < max && p->cmd_head; n++) {
-        struct command *c = p->cmd_head;
-        p->cmd_head = c->next;
+    for (int n = 0; n < max && dc->cmd_head; n++) {
+        struct command *c = dc->cmd_head;
+        dc->cmd_head = c->next;
         p->cmd_queued--;
         c->next = NULL;
         if (tail)
@@ -238,8 +242,8 @@ static struct unit *take_batch(struct pool *p)
         tail = c;
         p->inflight_cmds++;
     }
-    if (!p->cmd_head)
-        p->cmd_tail = NULL;
+    if (!dc->cmd_head)
+        dc->cmd_tail = NULL;
     u->stmt = strdup("batch");
     u->nparams = 2;
     u->params[0] = strdup(p->br->id);
@@ -259,28 +263,36 @@ static struct dbconn *least_loaded(struct pool *p)
     return best;
 }
 
+static bool send_or_fail(struct pool *p, struct dbconn *dc, struct unit *u)
+{
+    if (send_unit(dc, u)) {
+        flush(dc);
+        return true;
+    }
+    pgconn_fail(dc->pc, PQerrorMessage(pgconn_pg(dc->pc)));
+    finish_unit(p, u, true);
+    return false;
+}
+
+/* Fills free pipeline slots: generic queries on any connection, commands on their own lane. */
 static void pump(struct pool *p)
 {
     struct dbconn *dc;
-    while ((p->query_head || p->cmd_head) && (dc = least_loaded(p))) {
-        struct unit *u;
-        if (p->query_head) {
-            u = p->query_head;
-            p->query_head = u->next;
-            if (!p->query_head)
-                p->query_tail = NULL;
-            p->query_queued--;
-        } else {
-            u = take_batch(p);
-            if (!u)
-                return;
+    while (p->query_head && (dc = least_loaded(p))) {
+        struct unit *u = p->query_head;
+        p->query_head = u->next;
+        if (!p->query_head)
+            p->query_tail = NULL;
+        p->query_queued--;
+        send_or_fail(p, dc, u);
+    }
+    for (int i = 0; i < p->nconns; i++) {
+        dc = &p->conns[i];
+        while (dc->usable && dc->cmd_head && dc->inflight < PIPELINE_DEPTH) {
+            struct unit *u = take_batch(p, dc);
+            if (!u || !send_or_fail(p, dc, u))
+                break;
         }
-        if (!send_unit(dc, u)) {
-            pgconn_fail(dc->pc, PQerrorMessage(pgconn_pg(dc->pc)));
-            finish_unit(p, u, true);
-            continue;
-        }
-        flush(dc);
     }
 }
 
@@ -357,17 +369,20 @@ static void on_lost(struct pgconn *pc, const char *why)
     while ((u = inflight_pop(dc)))
         finish_unit(p, u, true);
     metrics_db_reconnect();
-    /* With no connection left, queued work fails now rather than waiting for an unknown outage. */
-    if (!pool_up(p)) {
-        struct command *c = p->cmd_head;
-        p->cmd_head = p->cmd_tail = NULL;
-        p->cmd_queued = 0;
-        while (c) {
-            struct command *next = c->next;
+    /* This lane's waiting commands move to a live lane; with none left, they fail now rather
+     * than wait for an outage of unknown length. */
+    struct command *c = dc->cmd_head;
+    dc->cmd_head = dc->cmd_tail = NULL;
+    while (c) {
+        struct command *next = c->next;
+        p->cmd_queued--;
+        if (!pool_submit(p, c)) {
             c->done(c, false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
             command_free(c);
-            c = next;
         }
+        c = next;
+    }
+    if (!pool_up(p)) {
         while ((u = p->query_head)) {
             p->query_head = u->next;
             finish_unit(p, u, true);
@@ -419,12 +434,14 @@ void pool_free(struct pool *p)
             finish_unit(p, u, true);
         pgconn_close(dc->pc);
     }
-    struct command *c = p->cmd_head;
-    while (c) {
-        struct command *next = c->next;
-        c->done(c, false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
-        command_free(c);
-        c = next;
+    for (int i = 0; i < p->nconns; i++) {
+        struct command *c = p->conns[i].cmd_head;
+        while (c) {
+            struct command *next = c->next;
+            c->done(c, false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
+            command_free(c);
+            c = next;
+        }
     }
     struct unit *u = p->query_head;
     while (u) {
@@ -445,16 +462,31 @@ bool pool_up(const struct pool *p)
 
 unsigned pool_pending(const struct pool *p) { return p->cmd_queued + p->inflight_cmds + p->query_queued; }
 
+/* The lane of a client connection: a stable hash of its id over the usable connections. */
+static struct dbconn *lane_of(struct pool *p, const char *conn_id)
+{
+    unsigned h = 2166136261u;
+    for (const char *c = conn_id; *c; c++)
+        h = (h ^ (unsigned char)*c) * 16777619u;
+    for (int k = 0; k < p->nconns; k++) {
+        struct dbconn *dc = &p->conns[(h + (unsigned)k) % (unsigned)p->nconns];
+        if (dc->usable)
+            return dc;
+    }
+    return NULL;
+}
+
 bool pool_submit(struct pool *p, struct command *cmd)
 {
-    if (!pool_up(p) || p->cmd_queued >= (unsigned)p->br->cfg.max_pending_commands)
+    struct dbconn *dc = lane_of(p, cmd->conn_id);
+    if (!dc || p->cmd_queued >= (unsigned)p->br->cfg.max_pending_commands)
         return false;
     cmd->next = NULL;
-    if (p->cmd_tail)
-        p->cmd_tail->next = cmd;
+    if (dc->cmd_tail)
+        dc->cmd_tail->next = cmd;
     else
-        p->cmd_head = cmd;
-    p->cmd_tail = cmd;
+        dc->cmd_head = cmd;
+    dc->cmd_tail = cmd;
     p->cmd_queued++;
     pump(p);
     return true;

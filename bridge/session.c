@@ -212,8 +212,9 @@ void session_send_error(struct session *s, json_t *ref, const char *code, const 
 
 int session_writable(struct session *s)
 {
-    /* 1001 lets the queue drain (the shutdown frame); any other close is immediate. */
-    if (s->close_code && (s->close_code != 1001 || s->q_len == 0)) {
+    /* Frames already queued (the shutdown notice, the RATE_LIMITED replies that explain a 4029)
+     * go out before the close frame; a slow consumer's queue was already dropped. */
+    if (s->close_code && s->q_len == 0) {
         /* lws 4.1.6 loses the reason set by lws_close_reason() when the close starts from
          * SERVER_WRITEABLE (peers saw 1006), so the close frame is written here, with the
          * opcode value lws uses internally (its header hides LWS_WRITE_CLOSE). */

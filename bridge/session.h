@@ -79,7 +79,7 @@ void session_send_json(struct session *s, json_t *obj);
 /* A reply to `ref` when the frame had one, else an `error` frame. ref may be NULL. */
 void session_send_error(struct session *s, json_t *ref, const char *code, const char *message, bool retry);
 
-/* Closes with code: 1001 after flushing what is queued, anything else at once. */
+/* Closes with code once what is already queued has been written; nothing more is queued. */
 void session_close(struct session *s, int code, const char *reason);
 
 /* LWS_CALLBACK_SERVER_WRITEABLE. Returns -1 when lws must close the connection. */
