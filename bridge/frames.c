@@ -80,6 +80,37 @@ static long long join_head(const char *body, size_t len)
     return head;
 }
 
+#define MAX_WAITING_COMMANDS 256
+
+static void dispatch(struct session *s, struct frame_cmd *fc);
+
+static void discard(struct frame_cmd *fc)
+{
+    struct session *s = fc->cmd.owner;
+    s->inflight--;
+    free(fc->ref_json);
+    command_free(&fc->cmd);
+    session_unref(s);
+}
+
+/* The connection's previous command finished: send the next one it is holding, if any. */
+static void next_command(struct session *s)
+{
+    s->db_busy = false;
+    while (s->waiting_head && !s->db_busy) {
+        struct command *c = s->waiting_head;
+        s->waiting_head = c->next;
+        if (!s->waiting_head)
+            s->waiting_tail = NULL;
+        s->nwaiting--;
+        c->next = NULL;
+        if (s->gone) /* nobody to answer: a client retries what it did not see acknowledged */
+            discard((struct frame_cmd *)c);
+        else
+            dispatch(s, (struct frame_cmd *)c);
+    }
+}
+
 static void command_done(struct command *cmd, bool ok, const char *body, size_t len)
 {
     struct frame_cmd *fc = (struct frame_cmd *)cmd;
@@ -95,7 +126,24 @@ static void command_done(struct command *cmd, bool ok, const char *body, size_t 
         }
     }
     free(fc->ref_json);
+    if (!fc->internal)
+        next_command(s);
     session_unref(s);
+}
+
+/* Hands a command to the pool; a refusal (database down, queue full) is its reply at once. */
+static void dispatch(struct session *s, struct frame_cmd *fc)
+{
+    struct bridge *br = s->br;
+    s->db_busy = true;
+    if (!pool_submit(br->pool, &fc->cmd)) {
+        const char *body = pool_up(br->pool)
+                               ? "{\"code\":\"UNAVAILABLE\",\"message\":\"the bridge is overloaded; retry\",\"retry\":true}"
+                               : "{\"code\":\"UNAVAILABLE\",\"message\":\"the database is unreachable; retry\",\"retry\":true}";
+        metrics_command_local("other", "UNAVAILABLE");
+        command_done(&fc->cmd, false, body, strlen(body));
+        command_free(&fc->cmd);
+    }
 }
 
 static bool valid_room(json_t *room)
@@ -109,6 +157,10 @@ static void submit(struct session *s, json_t *frame, json_t *ref, const char *ty
     struct bridge *br = s->br;
     json_t *room = json_object_get(frame, "room");
     bool is_join = strcmp(type, "join") == 0;
+    if (s->nwaiting >= MAX_WAITING_COMMANDS) {
+        send_local_error(s, ref, type, "RATE_LIMITED", "too many commands waiting; slow down", true);
+        return;
+    }
     if (is_join && valid_room(room) && !router_joined(s, json_string_value(room)) &&
         s->nsubs >= (unsigned)br->cfg.max_rooms_per_connection) {
         char msg[96];
@@ -148,14 +200,17 @@ static void submit(struct session *s, json_t *frame, json_t *ref, const char *ty
         router_leave(br->router, s, fc->room); /* stop delivery now; presence goes when the leave commits */
 
     s->inflight++;
-    if (!pool_submit(br->pool, &fc->cmd)) {
-        const char *body = pool_up(br->pool)
-                               ? "{\"code\":\"UNAVAILABLE\",\"message\":\"the bridge is overloaded; retry\",\"retry\":true}"
-                               : "{\"code\":\"UNAVAILABLE\",\"message\":\"the database is unreachable; retry\",\"retry\":true}";
-        metrics_command_local(type, "UNAVAILABLE");
-        command_done(&fc->cmd, false, body, strlen(body));
-        command_free(&fc->cmd);
+    if (!s->db_busy) {
+        dispatch(s, fc);
+        return;
     }
+    /* One command of a connection at a time in the database: they commit in the order sent. */
+    if (s->waiting_tail)
+        s->waiting_tail->next = &fc->cmd;
+    else
+        s->waiting_head = &fc->cmd;
+    s->waiting_tail = &fc->cmd;
+    s->nwaiting++;
 }
 
 /*

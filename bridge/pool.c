@@ -20,7 +20,12 @@
 #include "server.h"
 
 #define POOL_MAX_CONNS 16
-#define PIPELINE_DEPTH 2 /* units in flight per connection: enough to hide a round trip */
+/*
+ * One unit in flight per connection: a unit queued behind a slow one on the same connection would
+ * wait for it, so work goes only to idle connections and one slow statement stalls no one else.
+ * Whatever arrives meanwhile is batched into the next unit, which keeps the throughput.
+ */
+#define PIPELINE_DEPTH 1
 
 static const char BATCH_SQL[] = "SELECT i, ok, body FROM rt.batch($1, $2::jsonb)";
 
@@ -39,23 +44,19 @@ struct unit {
     bool prepare; /* the statement preparation sent when a connection comes up */
 };
 
-/*
- * Each client connection's commands use one database connection (its lane), so a client's
- * commands commit in the order it sent them; pipelining keeps that order on one connection.
- */
 struct dbconn {
     struct pool *pool;
     struct pgconn *pc;
     struct unit *inflight_head, *inflight_tail;
     int inflight;
     bool usable; /* connected, in pipeline mode, statements prepared (or being prepared) */
-    struct command *cmd_head, *cmd_tail; /* this lane's commands waiting for a pipeline slot */
 };
 
 struct pool {
     struct bridge *br;
     int nconns;
     struct dbconn conns[POOL_MAX_CONNS];
+    struct command *cmd_head, *cmd_tail;
     unsigned cmd_queued;
     struct unit *query_head, *query_tail;
     unsigned query_queued;
@@ -223,16 +224,16 @@ static char *batch_json(struct command *cmds)
     return buf;
 }
 
-static struct unit *take_batch(struct pool *p, struct dbconn *dc)
+static struct unit *take_batch(struct pool *p)
 {
     int max = p->br->cfg.batch_max;
     struct unit *u = calloc(1, sizeof *u);
     if (!u)
         return NULL;
     struct command *tail = NULL;
-    for (int n = 0; n < max && dc->cmd_head; n++) {
-        struct command *c = dc->cmd_head;
-        dc->cmd_head = c->next;
+    for (int n = 0; n < max && p->cmd_head; n++) {
+        struct command *c = p->cmd_head;
+        p->cmd_head = c->next;
         p->cmd_queued--;
         c->next = NULL;
         if (tail)
@@ -242,8 +243,8 @@ static struct unit *take_batch(struct pool *p, struct dbconn *dc)
         tail = c;
         p->inflight_cmds++;
     }
-    if (!dc->cmd_head)
-        dc->cmd_tail = NULL;
+    if (!p->cmd_head)
+        p->cmd_tail = NULL;
     u->stmt = strdup("batch");
     u->nparams = 2;
     u->params[0] = strdup(p->br->id);
@@ -274,25 +275,22 @@ static bool send_or_fail(struct pool *p, struct dbconn *dc, struct unit *u)
     return false;
 }
 
-/* Fills free pipeline slots: generic queries on any connection, commands on their own lane. */
+/* Fills idle connections: generic queries first (replay pages are small), then a batch. */
 static void pump(struct pool *p)
 {
     struct dbconn *dc;
-    while (p->query_head && (dc = least_loaded(p))) {
-        struct unit *u = p->query_head;
-        p->query_head = u->next;
-        if (!p->query_head)
-            p->query_tail = NULL;
-        p->query_queued--;
-        send_or_fail(p, dc, u);
-    }
-    for (int i = 0; i < p->nconns; i++) {
-        dc = &p->conns[i];
-        while (dc->usable && dc->cmd_head && dc->inflight < PIPELINE_DEPTH) {
-            struct unit *u = take_batch(p, dc);
-            if (!u || !send_or_fail(p, dc, u))
-                break;
+    while ((p->query_head || p->cmd_head) && (dc = least_loaded(p))) {
+        struct unit *u;
+        if (p->query_head) {
+            u = p->query_head;
+            p->query_head = u->next;
+            if (!p->query_head)
+                p->query_tail = NULL;
+            p->query_queued--;
+        } else if (!(u = take_batch(p))) {
+            return;
         }
+        send_or_fail(p, dc, u);
     }
 }
 
@@ -369,20 +367,18 @@ static void on_lost(struct pgconn *pc, const char *why)
     while ((u = inflight_pop(dc)))
         finish_unit(p, u, true);
     metrics_db_reconnect();
-    /* This lane's waiting commands move to a live lane; with none left, they fail now rather
-     * than wait for an outage of unknown length. */
-    struct command *c = dc->cmd_head;
-    dc->cmd_head = dc->cmd_tail = NULL;
-    while (c) {
-        struct command *next = c->next;
-        p->cmd_queued--;
-        if (!pool_submit(p, c)) {
+    /* With no connection left, queued work fails now rather than wait for an outage of unknown
+     * length; with one left, it carries on there. */
+    if (!pool_up(p)) {
+        struct command *c = p->cmd_head;
+        p->cmd_head = p->cmd_tail = NULL;
+        p->cmd_queued = 0;
+        while (c) {
+            struct command *next = c->next;
             c->done(c, false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
             command_free(c);
+            c = next;
         }
-        c = next;
-    }
-    if (!pool_up(p)) {
         while ((u = p->query_head)) {
             p->query_head = u->next;
             finish_unit(p, u, true);
@@ -434,14 +430,12 @@ void pool_free(struct pool *p)
             finish_unit(p, u, true);
         pgconn_close(dc->pc);
     }
-    for (int i = 0; i < p->nconns; i++) {
-        struct command *c = p->conns[i].cmd_head;
-        while (c) {
-            struct command *next = c->next;
-            c->done(c, false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
-            command_free(c);
-            c = next;
-        }
+    struct command *c = p->cmd_head;
+    while (c) {
+        struct command *next = c->next;
+        c->done(c, false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
+        command_free(c);
+        c = next;
     }
     struct unit *u = p->query_head;
     while (u) {
@@ -462,31 +456,16 @@ bool pool_up(const struct pool *p)
 
 unsigned pool_pending(const struct pool *p) { return p->cmd_queued + p->inflight_cmds + p->query_queued; }
 
-/* The lane of a client connection: a stable hash of its id over the usable connections. */
-static struct dbconn *lane_of(struct pool *p, const char *conn_id)
-{
-    unsigned h = 2166136261u;
-    for (const char *c = conn_id; *c; c++)
-        h = (h ^ (unsigned char)*c) * 16777619u;
-    for (int k = 0; k < p->nconns; k++) {
-        struct dbconn *dc = &p->conns[(h + (unsigned)k) % (unsigned)p->nconns];
-        if (dc->usable)
-            return dc;
-    }
-    return NULL;
-}
-
 bool pool_submit(struct pool *p, struct command *cmd)
 {
-    struct dbconn *dc = lane_of(p, cmd->conn_id);
-    if (!dc || p->cmd_queued >= (unsigned)p->br->cfg.max_pending_commands)
+    if (!pool_up(p) || p->cmd_queued >= (unsigned)p->br->cfg.max_pending_commands)
         return false;
     cmd->next = NULL;
-    if (dc->cmd_tail)
-        dc->cmd_tail->next = cmd;
+    if (p->cmd_tail)
+        p->cmd_tail->next = cmd;
     else
-        dc->cmd_head = cmd;
-    dc->cmd_tail = cmd;
+        p->cmd_head = cmd;
+    p->cmd_tail = cmd;
     p->cmd_queued++;
     pump(p);
     return true;

@@ -441,12 +441,16 @@ static void room_fill(struct room *room)
 static void catch_up_row(struct fetch *f, long long seq, const char *text, size_t len)
 {
     struct sub *sub = f->sub;
-    if (sub->detached || seq <= sub->last_seq)
+    if (sub->detached || sub->waiting_drain || seq <= sub->last_seq)
         return;
     struct outbuf *ob = outbuf_new(text, len);
-    session_send(sub->session, ob);
+    if (session_offer(sub->session, ob)) {
+        sub->last_seq = seq;
+    } else { /* the rest of the page is read again once the client has caught up with its queue */
+        sub->waiting_drain = true;
+        sub->session->drain_waiters = true;
+    }
     outbuf_unref(ob);
-    sub->last_seq = seq;
 }
 
 static void on_catch_up(void *ctx, PGresult *res)
@@ -471,7 +475,7 @@ static void on_catch_up(void *ctx, PGresult *res)
         }
         return; /* the database went away: router_tick retries */
     }
-    if (sub->state == SUB_REPLAYING)
+    if (sub->state == SUB_REPLAYING && !sub->waiting_drain)
         sub_catch_up(sub);
 }
 

@@ -13,6 +13,7 @@
 
 struct bridge;
 struct sub;
+struct command;
 
 #define SESSION_QUEUE_MAX_FRAMES 8192
 
@@ -36,6 +37,9 @@ struct session {
     unsigned rate_strikes; /* refusals since the last accepted burst; too many closes with 4029 */
     unsigned long long rate_last_strike_ms;
     unsigned inflight;
+    struct command *waiting_head, *waiting_tail; /* commands behind the one in the database (frames.c) */
+    unsigned nwaiting;
+    bool db_busy; /* one command of this connection is in the database: its commands commit in order */
     unsigned long long full_since_ms; /* the queue refused a frame and has not drained since */
     bool drain_waiters; /* a replay waits for the send queue to drain (router.c) */
 
