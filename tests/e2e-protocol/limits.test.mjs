@@ -161,9 +161,14 @@ test('--max-queue-bytes: a client that stops reading while 10,000 events flow is
     const end = await lastSeq(room);
     assert.equal(end, 11002);
     await reader.waitSeq(room, end, 60000);
-    // The bridge gives up on the slow client without waiting for it to read again: its connection
-    // leaves /health's count (the slot and its socket buffers are released).
-    await until(async () => (await connections(b)) === 1, { timeout: 20000, what: 'the bridge to drop the non-reading client' });
+    // Keep not reading until the bridge has given up on the client (a client that only pauses
+    // briefly may legitimately catch up): /metrics counts slow-consumer closes.
+    await until(async () => {
+      const text = await (await fetch(`${b.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => /^\w*slow_consumer\w*(\{[^}]*\})?\s+\d/.test(l));
+      assert.ok(line, `no slow-consumer close counter in /metrics:\n${text.slice(0, 2000)}`);
+      return Number(line.trim().split(/\s+/).pop()) >= 1;
+    }, { timeout: 30000, interval: 200, what: 'the bridge to close the non-reading client (slow-consumer counter)' });
     await sleep(300); // let the bridge settle before the last RSS sample
     peak = Math.max(peak, rssKiB(pid));
   } finally {
