@@ -2,7 +2,7 @@
 // enforced with the contract's code: frame size (1009), rooms per connection, connections (503 at
 // upgrade), command rate (RATE_LIMITED retry:true, then 4029), send queue (4008 with bounded memory,
 // resume with since), heartbeat (dead peers dropped), token expiry (4001 unless refreshed by auth).
-import { test, describe, after } from 'node:test';
+import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import net from 'node:net';
@@ -12,22 +12,20 @@ import {
 } from './lib/proto.mjs';
 import { upgradeStatus } from '../e2e/lib/client.mjs';
 
-const started = [];
-async function bridgeWith(args) {
+// Each test starts its own bridge and stops it when it ends (checking a clean exit), so idle bridges
+// do not share the NOTIFY stream of later tests.
+async function bridgeWith(t, args) {
   const b = await new Bridge({ args }).start();
-  started.push(b);
-  return b;
-}
-after(async () => {
-  for (const b of started) {
+  t.after(async () => {
     const status = await b.stop();
     assert.deepEqual(status, { code: 0, signal: null }, b.log.slice(-3000));
-  }
-});
+  });
+  return b;
+}
 
-test('--max-frame-bytes: a frame just under passes, one over closes with 1009 and stores nothing', async () => {
+test('--max-frame-bytes: a frame just under passes, one over closes with 1009 and stores nothing', async (t) => {
   await requireFlag('--max-frame-bytes');
-  const b = await bridgeWith(['--max-frame-bytes', '2048']);
+  const b = await bridgeWith(t, ['--max-frame-bytes', '2048']);
   const alice = uid('alice');
   const room = await makeRoom({ owner: alice });
   const c = await open(b, alice);
@@ -39,9 +37,9 @@ test('--max-frame-bytes: a frame just under passes, one over closes with 1009 an
   assert.equal(await eventCount(room), before);
 });
 
-test('--max-rooms-per-connection: one join too many is refused (TOO_LARGE), rejoining counts once, leave frees a slot', async () => {
+test('--max-rooms-per-connection: one join too many is refused (TOO_LARGE), rejoining counts once, leave frees a slot', async (t) => {
   await requireFlag('--max-rooms-per-connection');
-  const b = await bridgeWith(['--max-rooms-per-connection', '2']);
+  const b = await bridgeWith(t, ['--max-rooms-per-connection', '2']);
   const alice = uid('alice');
   const r1 = await makeRoom({ owner: alice }), r2 = await makeRoom({ owner: alice }), r3 = await makeRoom({ owner: alice });
   const c = await open(b, alice);
@@ -65,9 +63,9 @@ test('--max-rooms-per-connection: one join too many is refused (TOO_LARGE), rejo
   await closeAll(c, c2);
 });
 
-test('--max-connections: the next upgrade gets HTTP 503; a slot frees when a client leaves', async () => {
+test('--max-connections: the next upgrade gets HTTP 503; a slot frees when a client leaves', async (t) => {
   await requireFlag('--max-connections');
-  const b = await bridgeWith(['--max-connections', '3']);
+  const b = await bridgeWith(t, ['--max-connections', '3']);
   const cs = [];
   for (let i = 0; i < 3; i++) cs.push(await open(b, uid('u')));
   assert.equal(await upgradeStatus(b.wsUrl, { token: jwt.token(uid('u')) }), 503);
@@ -78,9 +76,9 @@ test('--max-connections: the next upgrade gets HTTP 503; a slot frees when a cli
 });
 
 describe('--rate-limit / --rate-burst', () => {
-  test('beyond the burst: RATE_LIMITED with retry:true and nothing stored for refused frames; after a pause, accepted again', async () => {
+  test('beyond the burst: RATE_LIMITED with retry:true and nothing stored for refused frames; after a pause, accepted again', async (t) => {
     await requireFlag('--rate-limit'); await requireFlag('--rate-burst');
-    const b = await bridgeWith(['--rate-limit', '5', '--rate-burst', '5', '--rate-limit-close-after', '1000']);
+    const b = await bridgeWith(t, ['--rate-limit', '5', '--rate-burst', '5', '--rate-limit-close-after', '1000']);
     const alice = uid('alice');
     const room = await makeRoom({ owner: alice });
     const c = await open(b, alice);
@@ -103,9 +101,9 @@ describe('--rate-limit / --rate-burst', () => {
     await closeAll(c);
   });
 
-  test('a client that keeps flooding is closed with 4029; another client on the bridge is served meanwhile', async () => {
+  test('a client that keeps flooding is closed with 4029; another client on the bridge is served meanwhile', async (t) => {
     await requireFlag('--rate-limit-close-after');
-    const b = await bridgeWith(['--rate-limit', '20', '--rate-burst', '20', '--rate-limit-close-after', '30']);
+    const b = await bridgeWith(t, ['--rate-limit', '20', '--rate-burst', '20', '--rate-limit-close-after', '30']);
     const alice = uid('alice'), bob = uid('bob');
     const room = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
     const flooder = await open(b, alice), calm = await open(b, bob);
@@ -125,10 +123,10 @@ describe('--rate-limit / --rate-burst', () => {
   });
 });
 
-test('--max-queue-bytes: a client that stops reading while 10,000 events flow is closed with 4008, memory stays bounded, and it resumes with since to every seq', { timeout: 120000 }, async () => {
+test('--max-queue-bytes: a client that stops reading while 10,000 events flow is closed with 4008, memory stays bounded, and it resumes with since to every seq', { timeout: 120000 }, async (t) => {
   await requireFlag('--max-queue-bytes');
   const QUEUE = 1024 * 1024;
-  const b = await bridgeWith(['--max-queue-bytes', String(QUEUE), '--log-level', 'info']);
+  const b = await bridgeWith(t, ['--max-queue-bytes', String(QUEUE), '--log-level', 'info']);
   const alice = uid('alice'), slowU = uid('slow');
   const room = await makeRoom({ owner: alice, members: { [slowU]: 'member' } });
   const reader = await open(b, alice);
@@ -197,8 +195,8 @@ test('--max-queue-bytes: a client that stops reading while 10,000 events flow is
   await closeAll(reader, again);
 });
 
-test('a client that reads is not closed by a burst bigger than the queue bound (1,000 × 2 KiB events in one transaction)', { timeout: 60000 }, async () => {
-  const b = await bridgeWith([]); // default --max-queue-bytes (1 MiB)
+test('a client that reads is not closed by a burst bigger than the queue bound (1,000 × 2 KiB events in one transaction)', { timeout: 60000 }, async (t) => {
+  const b = await bridgeWith(t, []); // default --max-queue-bytes (1 MiB)
   const alice = uid('alice');
   const room = await makeRoom({ owner: alice });
   const c = await open(b, alice);
@@ -211,9 +209,9 @@ test('a client that reads is not closed by a burst bigger than the queue bound (
 });
 
 describe('liveness', { concurrency: true }, () => {
-  test('--heartbeat: a peer that never answers pings is dropped; a live one is kept', { timeout: 40000 }, async () => {
+  test('--heartbeat: a peer that never answers pings is dropped; a live one is kept', { timeout: 40000 }, async (t) => {
     await requireFlag('--heartbeat');
-    const b = await bridgeWith(['--heartbeat', '5']);
+    const b = await bridgeWith(t, ['--heartbeat', '5']);
     const live = await open(b, uid('live'));
     assert.equal(live.welcome.heartbeat, 5);
     // A dead peer: upgrades by hand, then never reads or answers anything.
@@ -236,8 +234,8 @@ describe('liveness', { concurrency: true }, () => {
     await closeAll(live);
   });
 
-  test('token expiry: closed with 4001 at exp; refreshed by auth it stays; another user\'s token does not refresh', { timeout: 30000 }, async () => {
-    const b = await bridgeWith([]);
+  test('token expiry: closed with 4001 at exp; refreshed by auth it stays; another user\'s token does not refresh', { timeout: 30000 }, async (t) => {
+    const b = await bridgeWith(t, []);
     const alice = uid('alice');
     const short = () => jwt.hs256(jwt.claims({ sub: alice, ttl: 3 }));
     const expiring = await open(b, alice, { tok: short() });
