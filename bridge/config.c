@@ -51,6 +51,11 @@ static const struct setting settings[] = {
     {"bridge-id", "RT_BRIDGE_ID", STR(bridge_id), NULL, 0, 0,
      "this bridge's id in presence and logs; unset: hostname-pid-random"},
     {"log-level", "RT_LOG_LEVEL", STR(log_level), "info", 0, 0, "debug, info, warn or error"},
+    {"allowed-origins", "RT_ALLOWED_ORIGINS", STR(allowed_origins), NULL, 0, 0,
+     "comma-separated Origin values allowed to upgrade (others get 403); unset: any origin"},
+    {"tls-cert-file", "RT_TLS_CERT_FILE", STR(tls_cert_file), NULL, 0, 0,
+     "PEM certificate (chain): serve https:// and wss:// instead of plain HTTP"},
+    {"tls-key-file", "RT_TLS_KEY_FILE", STR(tls_key_file), NULL, 0, 0, "PEM private key of --tls-cert-file"},
     {"heartbeat", "RT_HEARTBEAT", INT(heartbeat_seconds), "30", 5, 3600,
      "seconds between WebSocket pings; a peer silent for twice that is dropped"},
     {"max-connections", "RT_MAX_CONNECTIONS", INT(max_connections), "10000", 1, 1000000,
@@ -143,6 +148,17 @@ static int validate(const struct config *cfg, char *err, size_t errlen)
     if (cfg->jwt_secret && cfg->jwt_secret_file) {
         snprintf(err, errlen, "--jwt-secret and --jwt-secret-file are both set; choose one");
         return -1;
+    }
+    if (!cfg->tls_cert_file != !cfg->tls_key_file) {
+        snprintf(err, errlen, "--tls-cert-file and --tls-key-file go together");
+        return -1;
+    }
+    if (cfg->allowed_origins) {
+        for (const char *o = cfg->allowed_origins; *o; o++)
+            if ((unsigned char)*o < 0x21 && *o != ' ') {
+                snprintf(err, errlen, "--allowed-origins: control characters are not allowed");
+                return -1;
+            }
     }
     if (cfg->bridge_id) {
         size_t n = strlen(cfg->bridge_id);

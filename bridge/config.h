@@ -21,6 +21,9 @@ struct config {
     char *sql_dir;
     char *bridge_id;
     char *log_level;
+    char *allowed_origins;
+    char *tls_cert_file;
+    char *tls_key_file;
     int heartbeat_seconds;
     int max_connections;
     int max_frame_bytes;

@@ -152,6 +152,8 @@ static int create_lws(struct bridge *br)
     info.options = LWS_SERVER_OPTION_LIBUV | LWS_SERVER_OPTION_EXPLICIT_VHOSTS |
                    LWS_SERVER_OPTION_DISABLE_IPV6 | LWS_SERVER_OPTION_UV_NO_SIGSEGV_SIGFPE_SPIN;
     info.signal_cb = on_lws_signal;
+    if (br->cfg.tls_cert_file)
+        info.options |= LWS_SERVER_OPTION_DO_SSL_GLOBAL_INIT;
     info.foreign_loops = loops;
     info.user = br;
     info.pcontext = &br->lws;
@@ -162,6 +164,12 @@ static int create_lws(struct bridge *br)
     br->lws = lws_create_context(&info);
     if (!br->lws)
         return -1;
+    if (br->cfg.tls_cert_file) {
+        info.ssl_cert_filepath = br->cfg.tls_cert_file;
+        info.ssl_private_key_filepath = br->cfg.tls_key_file;
+        /* HTTP/1.1 only: WebSocket upgrades and our one-write responses are HTTP/1.1 shapes. */
+        info.alpn = "http/1.1";
+    }
     info.port = br->cfg.port;
     info.iface = br->cfg.host;
     info.protocols = protocols;
@@ -231,8 +239,8 @@ int server_run(struct config *cfg)
     pool_start(br->pool);
     listener_start(br->listener);
     registry_start(br->registry);
-    log_info("started", "bridge=%s host=%s port=%d jwt_alg=%s version=%s", br->id, br->cfg.host, br->cfg.port,
-             br->keys.alg_name, PGRT_VERSION);
+    log_info("started", "bridge=%s host=%s port=%d tls=%s jwt_alg=%s version=%s", br->id, br->cfg.host, br->cfg.port,
+             br->cfg.tls_cert_file ? "on" : "off", br->keys.alg_name, PGRT_VERSION);
 
     uv_run(&br->loop, UV_RUN_DEFAULT);
     /* The loop ran dry with lws half torn down: the second destroy frees what is left. */

@@ -29,6 +29,32 @@ static const char *find_token(struct lws *wsi, char *buf, int size)
     return t ? t : NULL;
 }
 
+/* True when no allowlist is set, the client sent no Origin (not a browser), or it is listed. */
+static bool origin_allowed(const struct bridge *br, struct lws *wsi)
+{
+    const char *list = br->cfg.allowed_origins;
+    if (!list || strcmp(list, "*") == 0)
+        return true;
+    char origin[256];
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
+    if (n <= 0)
+        return true;
+    if (n >= (int)sizeof origin || lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) < 0)
+        return false;
+    size_t len = strlen(origin);
+    for (const char *p = list; *p;) {
+        while (*p == ',' || *p == ' ')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',' && *end != ' ')
+            end++;
+        if ((size_t)(end - p) == len && strncmp(p, origin, len) == 0)
+            return true;
+        p = end;
+    }
+    return false;
+}
+
 /* Decides before the upgrade; a refusal carries a real HTTP status. */
 static int confirm_upgrade(struct bridge *br, struct lws *wsi)
 {
@@ -37,6 +63,10 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
         return http_refuse(wsi, HTTP_STATUS_NOT_FOUND, NULL);
     if (br->shutting_down)
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    if (!origin_allowed(br, wsi)) {
+        log_info("upgrade_refused", "reason=origin");
+        return http_refuse(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+    }
     if (br->n_sessions >= (unsigned)br->cfg.max_connections) {
         log_warn("upgrade_refused", "reason=full connections=%u", br->n_sessions);
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);

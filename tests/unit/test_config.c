@@ -92,6 +92,8 @@ static void test_refusals(void)
     expect_refusal(2, (char *[]){"--bridge-id", "a b"}, "--bridge-id", "a bridge id with a space is refused");
     expect_refusal(4, (char *[]){"--jwt-secret", "a", "--jwt-secret-file", "/x"}, "choose one",
                    "secret and secret file together are refused");
+    expect_refusal(2, (char *[]){"--tls-cert-file", "/x.pem"}, "go together", "a TLS certificate without its key is refused");
+    expect_refusal(2, (char *[]){"--allowed-origins", "a\tb"}, "--allowed-origins", "control characters in origins are refused");
     set_env(0, "RT_MAX_CONNECTIONS", "0");
     expect_refusal(0, NULL, "environment for --max-connections", "a bad environment value names its origin");
     fake_env[0][0] = NULL;

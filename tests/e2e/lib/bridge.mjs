@@ -44,7 +44,7 @@ export class Bridge {
     this.log = '';
   }
 
-  get url() { return `http://127.0.0.1:${this.port}`; }
+  get url() { return `${this.scheme || 'http'}://127.0.0.1:${this.port}`; }
   get wsUrl() { return `ws://127.0.0.1:${this.port}/ws`; }
 
   async start({ waitDb = true } = {}) {
@@ -60,6 +60,13 @@ export class Bridge {
     this.exited.then(() => { gone = true; });
     await until(async () => {
       if (gone) throw Object.assign(new Error(`rt-bridge exited at start:\n${this.log}`), { fatal: true });
+      if (this.scheme === 'https') { // fetch cannot trust a test CA: a TCP connect is enough here
+        const net = await import('node:net');
+        return new Promise((resolve) => {
+          const sock = net.connect(this.port, '127.0.0.1', () => { sock.destroy(); resolve(true); });
+          sock.on('error', () => resolve(false));
+        });
+      }
       return (await fetch(`${this.url}/health`)).status > 0;
     }, { what: 'bridge to listen' });
     if (waitDb) await this.waitDb('up');
