@@ -252,4 +252,15 @@ describe('liveness', { concurrency: true }, () => {
     assert.equal(refreshed.ws.readyState, 1, 'the refreshed connection was closed');
     await closeAll(refreshed);
   });
+
+  test('after auth, the new token\'s exp is the one enforced: closed with 4001 when it passes', { timeout: 30000 }, async (t) => {
+    const b = await bridgeWith(t, []);
+    const alice = uid('alice');
+    const c = await open(b, alice, { tok: jwt.hs256(jwt.claims({ sub: alice, ttl: 2 })) });
+    await c.ok({ type: 'auth', token: jwt.hs256(jwt.claims({ sub: alice, ttl: 5 })) });
+    const t0 = Date.now();
+    const cl = await within(c.closed, 12000, 'close at the refreshed exp');
+    assert.equal(cl.code, 4001);
+    assert.ok(Date.now() - t0 >= 2500, `closed after ${Date.now() - t0} ms: before the refreshed token expired`);
+  });
 });

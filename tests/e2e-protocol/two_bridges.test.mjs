@@ -117,3 +117,18 @@ test('psql rt.post_message (small and 20 KiB) reaches clients on both bridges in
   }
   await closeAll(x, y);
 });
+
+test('an abrupt disconnect (no close handshake) ends presence: others on the other bridge get left', async () => {
+  const alice = uid('alice'), bob = uid('bob');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+  const a = await open(b1, alice), b = await open(b2, bob);
+  await a.join(room);
+  await b.join(room);
+  await a.next((f) => f.type === 'event' && f.room === room && f.event === 'presence' && f.data?.user === bob && f.data?.status === 'joined');
+  b.ws.terminate();
+  await a.next((f) => f.type === 'event' && f.room === room && f.event === 'presence' && f.data?.user === bob && f.data?.status === 'left', 10000);
+  const probe = await open(b1, alice);
+  const d = await probe.join(room);
+  assert.deepEqual(d.presence, [alice]);
+  await closeAll(a, probe);
+});
