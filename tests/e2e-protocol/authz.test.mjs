@@ -174,3 +174,32 @@ test('viewers read but cannot write; their refused commands store nothing', asyn
   assert.equal(await eventCount(room), before);
   await closeAll(v);
 });
+
+test('removed and added back: the user can join again and receives new events (no stale denial)', async () => {
+  const alice = uid('alice'), bob = uid('bob');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+  const a = await open(b1, alice), b = await open(b2, bob);
+  await a.join(room); await b.join(room);
+  await psql(`SELECT rt.remove_member(${lit(room)}, ${lit(bob)})`);
+  await b.fail({ type: 'send', room, body: 'x' }, 'FORBIDDEN');
+  await psql(`SELECT rt.add_member(${lit(room)}, ${lit(bob)})`);
+  const d = await b.join(room);
+  const ev = await a.ok({ type: 'send', room, body: 'welcome back' });
+  assert.equal(ev.seq, d.seq + 1);
+  await b.waitSeq(room, ev.seq);
+  await b.ok({ type: 'send', room, body: 'thanks' });
+  await closeAll(a, b);
+});
+
+test('a user demoted to viewer keeps reading but can no longer send', async () => {
+  const alice = uid('alice'), bob = uid('bob');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+  const a = await open(b1, alice), b = await open(b2, bob);
+  await a.join(room); await b.join(room);
+  await b.ok({ type: 'send', room, body: 'as member' });
+  await psql(`SELECT rt.add_member(${lit(room)}, ${lit(bob)}, 'viewer')`);
+  await b.fail({ type: 'send', room, body: 'as viewer' }, 'FORBIDDEN');
+  const ev = await a.ok({ type: 'send', room, body: 'for the viewer' });
+  await b.waitSeq(room, ev.seq);
+  await closeAll(a, b);
+});

@@ -152,6 +152,24 @@ describe('send', () => {
     await closeAll(a, b);
   });
 
+  test('bodies with quotes, backslashes, control characters, U+2028, astral and combining characters arrive unchanged', async () => {
+    const alice = uid('alice'), bob = uid('bob');
+    const room = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+    const a = await open(bridge, alice), b = await open(bridge, bob);
+    await a.join(room); await b.join(room);
+    const bodies = ['"quoted" \\ back\\slash /', 'tab\tnew\nline\rcr', 'ctl \u0001\u001f\u007f', 'sep \u2028 \u2029',
+      '𝄞 🎉 👩‍👩‍👧 e\u0301', '</script><script>alert(1)</script>', "x'; DROP TABLE rt.events; --", '{"type":"event","seq":999}'];
+    for (const body of bodies) {
+      const ev = await a.ok({ type: 'send', room, body, meta: { note: body } });
+      assert.equal(ev.data.body, body);
+      const got = await b.next((f) => f.type === 'event' && f.seq === ev.seq);
+      assert.equal(got.data.body, body);
+      assert.deepEqual(got, ev);
+    }
+    assert.equal(await psql(`SELECT to_regclass('rt.events') IS NOT NULL`), 't');
+    await closeAll(a, b);
+  });
+
   test('a retry with the same client_msg_id returns the stored event and stores nothing', async () => {
     const alice = uid('alice');
     const room = await makeRoom({ owner: alice });

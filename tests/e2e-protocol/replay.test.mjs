@@ -166,3 +166,22 @@ for (const [n, size] of [[6000, 150], [3000, 1500], [1500, 4000]]) {
     await closeAll(c);
   });
 }
+
+test('events around the 8000-byte NOTIFY limit (inline vs by reference), ASCII and 4-byte UTF-8, arrive intact and in order', { timeout: 30000 }, async () => {
+  const alice = uid('alice');
+  const room = await makeRoom({ owner: alice });
+  const c = await open(bridge, alice);
+  await c.join(room);
+  const bodies = [];
+  for (let n = 7650; n <= 7950; n += 15) bodies.push('a'.repeat(n));
+  for (let n = 1900; n <= 2000; n += 5) bodies.push('😀'.repeat(n)); // 4 bytes each: 7600..8000 bytes
+  let script = '';
+  for (const b of bodies) script += `SELECT count(*) FROM (SELECT rt.post_message(${lit(room)}, ${lit(alice)}, ${lit(b)})) x;\n`;
+  await psqlScript(script);
+  const last = 1 + bodies.length;
+  await c.waitSeq(room, last, 20000);
+  await c.barrier();
+  assertSeqRange(c.seqs(room), 2, last, 'boundary-sized events');
+  c.events(room).forEach((e, i) => assert.equal(e.data.body, bodies[i], `body of seq ${e.seq} (${Buffer.byteLength(bodies[i])} bytes) changed`));
+  await closeAll(c);
+});
