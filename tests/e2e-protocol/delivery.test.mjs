@@ -140,3 +140,25 @@ test('12 clients, 4 rooms, 2 bridges, a reconnecting client and a slow reader: e
   assert.ok(peers[RECONNECTER].conns.length >= 2, 'the reconnecter reconnected');
   await closeAll(peers.map((p) => p.c));
 });
+
+test('fan-out: 160 connections in one room on two bridges each receive all 200 events once, in order; presence lists everyone', { timeout: 60000 }, async () => {
+  const owner = uid('owner');
+  const users = Array.from({ length: 160 }, (_, i) => uid(`f${i}`));
+  const room = await makeRoom({ owner });
+  await psql(`SELECT rt.add_member(${lit(room)}, u) FROM unnest(ARRAY[${users.map(lit).join(',')}]) u`);
+  const base = await lastSeq(room);
+  const clients = [];
+  for (let i = 0; i < users.length; i += 20) {
+    clients.push(...await Promise.all(users.slice(i, i + 20).map((u, j) => open((i + j) % 2 ? b2 : b1, u))));
+  }
+  await Promise.all(clients.map((c) => c.join(room, {}, 15000)));
+  const probe = await open(b1, owner);
+  const d = await probe.join(room);
+  assert.equal(d.presence.length, 161, `presence lists ${d.presence.length} of 161 users`);
+  await psql(`DO $$ BEGIN FOR t IN 1..20 LOOP
+      PERFORM rt.post_message(${lit(room)}, ${lit(owner)}, 'fan ' || t || '.' || g) FROM generate_series(1, 10) g; COMMIT; END LOOP; END $$`);
+  const last = base + 200;
+  await Promise.all(clients.map((c) => c.waitSeq(room, last, 30000)));
+  for (const c of clients) assertSeqRange(c.seqs(room), base + 1, last, c.user);
+  await closeAll(clients, probe);
+});

@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Bridge, open, closeAll, makeRoom, uid, psql, psqlScript, lit, dbEvents, lastSeq, assertSeqRange, checkEvent,
+  Bridge, open, closeAll, makeRoom, uid, psql, psqlScript, lit, dbEvents, lastSeq, assertSeqRange, checkEvent, sleep,
 } from './lib/proto.mjs';
 
 let bridge;
@@ -184,4 +184,27 @@ test('events around the 8000-byte NOTIFY limit (inline vs by reference), ASCII a
   assertSeqRange(c.seqs(room), 2, last, 'boundary-sized events');
   c.events(room).forEach((e, i) => assert.equal(e.data.body, bodies[i], `body of seq ${e.seq} (${Buffer.byteLength(bodies[i])} bytes) changed`));
   await closeAll(c);
+});
+
+test('join without since during traffic: exactly the events after the reply\'s seq, gap-free, none before', { timeout: 30000 }, async () => {
+  const alice = uid('alice');
+  const room = await makeRoom({ owner: alice });
+  let script = '';
+  for (let i = 0; i < 400; i++) script += `SELECT count(*) FROM (SELECT rt.post_message(${lit(room)}, ${lit(alice)}, 'flow ${i}')) x;\n`;
+  const writer = psqlScript(script);
+  const clients = [];
+  const joins = [];
+  for (let i = 0; i < 5; i++) {
+    await sleep(40);
+    const c = await open(bridge, alice);
+    clients.push(c);
+    joins.push(await c.join(room));
+  }
+  await writer;
+  for (const [i, c] of clients.entries()) {
+    await c.waitSeq(room, 401, 20000);
+    await c.barrier();
+    assertSeqRange(c.seqs(room), joins[i].seq + 1, 401, `client ${i} joined at seq ${joins[i].seq}`);
+  }
+  await closeAll(clients);
 });
