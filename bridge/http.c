@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "admin.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -14,7 +15,7 @@
  * Headers and body go out in one write (bodies here are small), so nothing waits for
  * HTTP_WRITEABLE and nothing can outlive a connection that lws closes early.
  */
-static int respond(struct lws *wsi, unsigned int status, const char *content_type, const char *body, size_t len)
+int http_respond(struct lws *wsi, unsigned int status, const char *content_type, const char *body, size_t len)
 {
     size_t size = LWS_PRE + 1024 + len;
     unsigned char *buf = malloc(size);
@@ -37,21 +38,22 @@ static int respond(struct lws *wsi, unsigned int status, const char *content_typ
     return lws_http_transaction_completed(wsi) ? -1 : 0;
 }
 
-static int respond_json(struct lws *wsi, unsigned int status, json_t *obj)
+int http_respond_json(struct lws *wsi, unsigned int status, void *json_obj)
 {
+    json_t *obj = json_obj;
     char *text = obj ? json_dumps(obj, JSON_COMPACT) : NULL;
     json_decref(obj);
     if (!text)
         return -1;
-    int rc = respond(wsi, status, "application/json", text, strlen(text));
+    int rc = http_respond(wsi, status, "application/json", text, strlen(text));
     free(text);
     return rc;
 }
 
-static int respond_error(struct lws *wsi, unsigned int status, const char *code,
+int http_respond_error(struct lws *wsi, unsigned int status, const char *code,
                          const char *message)
 {
-    return respond_json(wsi, status,
+    return http_respond_json(wsi, status,
                         json_pack("{s:{s:s, s:s}}", "error", "code", code, "message", message));
 }
 
@@ -62,7 +64,7 @@ static int health(struct bridge *br, struct lws *wsi)
     json_t *obj = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I}", "status", status, "db", up ? "up" : "down",
                             "connections", (json_int_t)(br->n_sessions - br->n_closing), "bridge", br->id, "version", PGRT_VERSION,
                             "uptime_seconds", (json_int_t)(time(NULL) - br->started_at));
-    return respond_json(wsi, up && !br->shutting_down ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE, obj);
+    return http_respond_json(wsi, up && !br->shutting_down ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE, obj);
 }
 
 static const char *mime_type(const char *path)
@@ -100,10 +102,10 @@ static int static_file(struct bridge *br, struct lws *wsi, const char *uri)
     struct stat st;
     const char *mime;
     if (!safe_path(uri))
-        return respond_error(wsi, HTTP_STATUS_NOT_FOUND, "NOT_FOUND", "no such file");
+        return http_respond_error(wsi, HTTP_STATUS_NOT_FOUND, "NOT_FOUND", "no such file");
     snprintf(path, sizeof path, "%s%s", br->cfg.web_root, strcmp(uri, "/") == 0 ? "/index.html" : uri);
     if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(mime = mime_type(path)))
-        return respond_error(wsi, HTTP_STATUS_NOT_FOUND, "NOT_FOUND", "no such file");
+        return http_respond_error(wsi, HTTP_STATUS_NOT_FOUND, "NOT_FOUND", "no such file");
     int n = lws_serve_http_file(wsi, path, mime, NULL, 0);
     if (n < 0)
         return -1;
@@ -115,22 +117,24 @@ int http_request(struct bridge *br, struct lws *wsi, const char *uri)
     bool get = lws_hdr_total_length(wsi, WSI_TOKEN_GET_URI) > 0;
     if (strcmp(uri, "/health") == 0)
         return get ? health(br, wsi)
-                   : respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
+                   : http_respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
     if (strcmp(uri, "/metrics") == 0) {
         if (!get)
-            return respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
+            return http_respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
         size_t len = 0;
         char *text = metrics_render(br, &len);
         if (!text)
             return -1;
-        int rc = respond(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
+        int rc = http_respond(wsi, HTTP_STATUS_OK, "text/plain; version=0.0.4; charset=utf-8", text, len);
         free(text);
         return rc;
     }
+    if (strncmp(uri, "/admin/", 7) == 0)
+        return admin_request(br, wsi, uri);
     if (strcmp(uri, "/ws") == 0)
-        return respond_error(wsi, HTTP_STATUS_BAD_REQUEST, "BAD_REQUEST", "/ws expects a WebSocket upgrade");
+        return http_respond_error(wsi, HTTP_STATUS_BAD_REQUEST, "BAD_REQUEST", "/ws expects a WebSocket upgrade");
     if (!get)
-        return respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
+        return http_respond_error(wsi, HTTP_STATUS_METHOD_NOT_ALLOWED, "BAD_REQUEST", "use GET");
     return static_file(br, wsi, uri);
 }
 

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "admin.h"
 #include "frames.h"
 #include "log.h"
 #include "server.h"
@@ -120,6 +121,15 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         return http_request(br, wsi, in ? (const char *)in : "/");
+    case LWS_CALLBACK_HTTP_BODY:
+        return admin_body(wsi, in, len);
+    case LWS_CALLBACK_HTTP_BODY_COMPLETION:
+        return admin_body_done(wsi);
+    case LWS_CALLBACK_HTTP_WRITEABLE:
+        return admin_writable(wsi);
+    case LWS_CALLBACK_CLOSED_HTTP:
+        admin_forget(wsi);
+        break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(br, wsi);
     case LWS_CALLBACK_ESTABLISHED:
@@ -136,6 +146,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         }
         break;
     case LWS_CALLBACK_WSI_DESTROY:
+        if (pc)
+            admin_forget(wsi);
         /* An upgrade accepted but never established still owns its claims. */
         free(lws_get_opaque_user_data(wsi));
         lws_set_opaque_user_data(wsi, NULL);

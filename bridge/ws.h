@@ -10,7 +10,8 @@ struct session;
 
 /* One of these is created by lws for each connection, HTTP or WebSocket. */
 struct per_connection {
-    struct session *session; /* WebSocket connections, once established */
+    struct session *session;     /* WebSocket connections, once established */
+    struct admin_request *admin; /* a POST /admin/... waiting for its body or the database */
 };
 
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
