@@ -19,7 +19,8 @@ case "${1:-}" in
     prefix=${2:?usage: scripts/build.sh install DIR}
     cmake -S . -B build-release -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
       -DPGRT_DATA_DIR=/usr/share/pgrt >/dev/null
-    cmake --build build-release -j"$jobs"
+    # Only what gets installed: the tests and examples are built (and warned about) by the other modes.
+    cmake --build build-release -j"$jobs" --target rt-bridge
     DESTDIR="$prefix" cmake --install build-release >/dev/null
     ;;
   *) echo "usage: scripts/build.sh [asan | install DIR]" >&2; exit 2 ;;

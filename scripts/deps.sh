@@ -2,7 +2,11 @@
 # Installs what pgrt needs that a fresh Debian 12 machine lacks (apt packages, then npm packages
 # from the lockfile). Safe to run again: it only installs what is missing.
 #   scripts/deps.sh            build, run and test dependencies
-#   scripts/deps.sh --runtime  only what a running bridge needs (used by docker/Dockerfile)
+#   scripts/deps.sh --runtime     only what a running bridge needs (docker/Dockerfile, runtime stage)
+#   scripts/deps.sh --build-only  only what building needs: no test packages, no npm (docker/Dockerfile,
+#                                 build stage)
+#   scripts/deps.sh ... --print   print the apt packages of that mode, one a line, and install nothing
+#                                 (tests/docker/check.sh reads the lists this way)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -11,10 +15,25 @@ TEST_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-15-pgtap libtap-par
   nodejs npm chromium clang libclang-rt-14-dev curl openssl)
 RUNTIME_PACKAGES=(libwebsockets17 libwebsockets-evlib-uv libuv1 libjansson4 libjwt0 libpq5 ca-certificates)
 
-if [ "${1:-}" = "--runtime" ]; then
-  wanted=("${RUNTIME_PACKAGES[@]}")
-else
-  wanted=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}")
+mode=all print=false
+for arg in "$@"; do
+  case "$arg" in
+    --runtime) mode=runtime ;;
+    --build-only) mode=build ;;
+    --print) print=true ;;
+    *) echo "usage: scripts/deps.sh [--runtime | --build-only] [--print]" >&2; exit 2 ;;
+  esac
+done
+
+case "$mode" in
+  runtime) wanted=("${RUNTIME_PACKAGES[@]}") ;;
+  build) wanted=("${BUILD_PACKAGES[@]}") ;;
+  *) wanted=("${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+esac
+
+if $print; then
+  printf '%s\n' "${wanted[@]}"
+  exit 0
 fi
 
 missing=()
@@ -33,7 +52,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-if [ "${1:-}" != "--runtime" ]; then
+if [ "$mode" = all ]; then
   if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
     npm ci --no-audit --no-fund --loglevel=error
   fi
