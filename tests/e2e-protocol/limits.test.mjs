@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import {
   Bridge, open, closeAll, makeRoom, uid, psql, lit, eventCount, lastSeq, dbEvents, assertSeqRange, requireFlag,
-  rssKiB, connections, until, sleep, jwt, checkError, SANITIZED, within,
+  rssKiB, connections, until, sleep, jwt, checkError, SANITIZED, within, rawPeer,
 } from './lib/proto.mjs';
 import { upgradeStatus } from '../e2e/lib/client.mjs';
 
@@ -216,20 +216,21 @@ describe('liveness', { concurrency: true }, () => {
     const b = await bridgeWith(t, ['--heartbeat', '5']);
     const live = await open(b, uid('live'));
     assert.equal(live.welcome.heartbeat, 5);
-    // A dead peer: upgrades by hand, then never reads or answers anything.
-    const key = Buffer.from('0123456789abcdef').toString('base64');
-    const sock = net.connect(b.port, '127.0.0.1');
-    await new Promise((r) => sock.once('connect', r));
-    sock.write(`GET /ws?token=${jwt.token(uid('dead'))} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
-      `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
-    const head = await new Promise((r) => { let s = ''; sock.on('data', function f(d) { s += d; if (s.includes('\r\n\r\n')) { sock.off('data', f); r(s); } }); });
-    assert.match(head, /^HTTP\/1.1 101/);
+    // A dead peer: upgrades by hand, joins a room, then never reads or answers anything.
+    const deadUser = uid('dead');
+    const room = await makeRoom({ owner: live.user, members: { [deadUser]: 'member' } });
+    await live.join(room);
+    const { sock, sendText } = await rawPeer(b, jwt.token(deadUser));
+    sendText(JSON.stringify({ type: 'join', room, ref: 'dead-join' }));
+    await live.next((f) => f.type === 'event' && f.room === room && f.event === 'presence' && f.data?.user === deadUser && f.data?.status === 'joined');
     sock.pause();
     await until(async () => (await connections(b)) === 2, { timeout: 3000, what: 'two connections' });
     const t0 = Date.now();
     await until(async () => (await connections(b)) === 1, { timeout: 25000, interval: 250, what: 'the dead peer to be dropped' });
     const took = (Date.now() - t0) / 1000;
     assert.ok(took >= 4, `dropped after ${took}s: too early for a 5 s heartbeat`);
+    // Its presence ends with it.
+    await live.next((f) => f.type === 'event' && f.room === room && f.event === 'presence' && f.data?.user === deadUser && f.data?.status === 'left', 5000);
     await live.barrier();
     assert.equal(live.ws.readyState, 1, 'the live client was dropped too');
     sock.destroy();
@@ -241,6 +242,10 @@ describe('liveness', { concurrency: true }, () => {
     const alice = uid('alice');
     const short = () => jwt.hs256(jwt.claims({ sub: alice, ttl: 3 }));
     const expiring = await open(b, alice, { tok: short() });
+    const watcher = await open(b, uid('watcher'));
+    const room = await makeRoom({ owner: watcher.user, members: { [alice]: 'member' } });
+    await watcher.join(room);
+    await expiring.join(room);
     const refreshed = await open(b, alice, { tok: short() });
     const impostor = await open(b, alice, { tok: short() });
     await refreshed.ok({ type: 'auth', token: jwt.token(alice, { ttl: 3600 }) });
@@ -249,10 +254,12 @@ describe('liveness', { concurrency: true }, () => {
     const [c1, c2] = await Promise.all([within(expiring.closed, 8000, 'expiring close'), within(impostor.closed, 8000, 'impostor close')]);
     assert.equal(c1.code, 4001);
     assert.equal(c2.code, 4001);
+    // alice's only connection in the room expired: presence says left.
+    await watcher.next((f) => f.type === 'event' && f.room === room && f.event === 'presence' && f.data?.user === alice && f.data?.status === 'left', 5000);
     await sleep(Math.max(0, 1500 - (Date.now() - t0)));
     await refreshed.barrier();
     assert.equal(refreshed.ws.readyState, 1, 'the refreshed connection was closed');
-    await closeAll(refreshed);
+    await closeAll(refreshed, watcher);
   });
 
   test('after auth, the new token\'s exp is the one enforced: closed with 4001 when it passes', { timeout: 30000 }, async (t) => {

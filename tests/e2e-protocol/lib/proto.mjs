@@ -282,3 +282,32 @@ export function within(promise, ms, what) {
 }
 
 export { sleep as pause };
+
+/**
+ * A raw WebSocket peer: upgrades by hand over TCP and then only does what the test says (it never
+ * answers pings). Returns {sock, sendText(str)}; sendText writes one masked text frame.
+ */
+export async function rawPeer(bridge, tok) {
+  const net = await import('node:net');
+  const sock = net.connect(bridge.port, '127.0.0.1');
+  await new Promise((r, j) => { sock.once('connect', r); sock.once('error', j); });
+  const key = crypto.randomBytes(16).toString('base64');
+  sock.write(`GET /ws?token=${encodeURIComponent(tok)} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+    `Sec-WebSocket-Key: ${key}\r\nSec-WebSocket-Version: 13\r\n\r\n`);
+  const head = await new Promise((resolve) => {
+    let s = '';
+    sock.on('data', function onData(d) { s += d.toString('latin1'); if (s.includes('\r\n\r\n')) { sock.off('data', onData); resolve(s); } });
+  });
+  if (!/^HTTP\/1.1 101/.test(head)) throw new Error(`upgrade refused: ${head.split('\r\n')[0]}`);
+  const sendText = (str) => {
+    const payload = Buffer.from(str);
+    const mask = crypto.randomBytes(4);
+    let header;
+    if (payload.length < 126) header = Buffer.from([0x81, 0x80 | payload.length]);
+    else if (payload.length < 65536) { header = Buffer.alloc(4); header[0] = 0x81; header[1] = 0x80 | 126; header.writeUInt16BE(payload.length, 2); }
+    else { header = Buffer.alloc(10); header[0] = 0x81; header[1] = 0x80 | 127; header.writeBigUInt64BE(BigInt(payload.length), 2); }
+    const masked = Buffer.from(payload.map((byte, i) => byte ^ mask[i % 4]));
+    sock.write(Buffer.concat([header, mask, masked]));
+  };
+  return { sock, sendText };
+}
