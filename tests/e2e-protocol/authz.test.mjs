@@ -4,7 +4,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  Bridge, open, closeAll, makeRoom, uid, psql, lit, eventCount, sleep, checkError,
+  Bridge, open, closeAll, makeRoom, uid, psql, lit, eventCount, lastSeq, sleep, until, assertSeqRange, checkError,
 } from './lib/proto.mjs';
 
 let b1, b2;
@@ -202,4 +202,27 @@ test('a user demoted to viewer keeps reading but can no longer send', async () =
   const ev = await a.ok({ type: 'send', room, body: 'for the viewer' });
   await b.waitSeq(room, ev.seq);
   await closeAll(a, b);
+});
+
+test('a member removed while a long replay to them is in progress receives nothing committed after the removal', { timeout: 60000 }, async () => {
+  const alice = uid('alice'), bob = uid('bob');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+  await psql(`SELECT count(rt.post_message(${lit(room)}, ${lit(alice)}, g || repeat('z', 3000))) FROM generate_series(1, 2000) g`);
+  const b = await open(b1, bob);
+  b.send({ type: 'join', room, since: 0, ref: 'j' });
+  b.ws.pause(); // the replay (~6 MB) backs up behind a client that does not read yet
+  await sleep(300);
+  await psql(`SELECT rt.remove_member(${lit(room)}, ${lit(bob)})`);
+  const removedAt = await lastSeq(room);
+  await psql(`SELECT count(rt.post_message(${lit(room)}, ${lit(alice)}, 'secret after removal ' || g)) FROM generate_series(1, 5) g`);
+  b.ws.resume();
+  // Read until the stream goes quiet (or the bridge closes the connection).
+  let n = -1;
+  await until(async () => { const m = b.log.length; const quiet = m === n; n = m; return quiet || b.ws.readyState > 1; },
+    { timeout: 30000, interval: 700, what: 'bob\'s stream to go quiet' });
+  const got = b.seqs(room);
+  assert.ok(got.every((s) => s <= removedAt), `bob received events after his removal (seq > ${removedAt}): ${JSON.stringify(got.filter((s) => s > removedAt))}`);
+  assert.ok(!JSON.stringify(b.log).includes('secret after removal'));
+  if (got.length) assertSeqRange(got, 1, got.at(-1), 'what bob got before the removal');
+  await closeAll(b);
 });
