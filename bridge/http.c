@@ -60,8 +60,9 @@ int http_respond_error(struct lws *wsi, unsigned int status, const char *code,
 static int health(struct bridge *br, struct lws *wsi)
 {
     bool up = server_db_up(br);
-    const char *status = br->shutting_down ? "shutting_down" : up ? "ok" : "unavailable";
-    json_t *obj = json_pack("{s:s, s:s, s:I, s:s, s:s, s:I}", "status", status, "db", up ? "up" : "down",
+    const char *status = br->shutting_down ? "shutting_down" : !up ? "unavailable" : br->maintenance ? "maintenance" : "ok";
+    json_t *obj = json_pack("{s:s, s:s, s:b, s:I, s:s, s:s, s:I}", "status", status, "db", up ? "up" : "down",
+                            "maintenance", br->maintenance,
                             "connections", (json_int_t)(br->n_sessions - br->n_closing), "bridge", br->id, "version", PGRT_VERSION,
                             "uptime_seconds", (json_int_t)(time(NULL) - br->started_at));
     return http_respond_json(wsi, up && !br->shutting_down ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE, obj);

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "maintenance.h"
 #include "pgconn.h"
 #include "router.h"
 #include "server.h"
@@ -70,6 +71,7 @@ static void on_query_done(struct listener *l)
         l->listening = true;
         log_info("db_up", "bridge=%s reconnects=%lu", l->br->id, pgconn_reconnects(l->pc));
         router_resync(l->br->router);
+        maintenance_refresh(l->br); /* a switch flipped while we were away sent its frame into the void */
     }
 }
 

@@ -13,6 +13,7 @@
 
 #include "frames.h"
 #include "log.h"
+#include "maintenance.h"
 #include "pool.h"
 #include "server.h"
 
@@ -87,6 +88,7 @@ static void tick(uv_timer_t *t)
     snprintf(stale, sizeof stale, "%d seconds", br->cfg.bridge_stale_seconds);
     const char *hb[] = {br->id, info};
     pool_query(br->pool, "SELECT rt.bridge_heartbeat($1, $2::jsonb)", 2, hb, on_heartbeat, reg);
+    maintenance_refresh(br);
     const char *reap[] = {stale};
     pool_query(br->pool, "SELECT rt.reap_bridges($1::interval)", 1, reap, on_result, "reap_bridges");
     while (reg->npending) {

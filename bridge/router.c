@@ -23,6 +23,7 @@
 #include <uv.h>
 
 #include "log.h"
+#include "maintenance.h"
 #include "metrics.h"
 #include "outbuf.h"
 #include "pool.h"
@@ -644,6 +645,9 @@ static void route_persisted(struct room *room, const struct event_facts *f, cons
 /* A system frame: to every connection of one user, or to every connection. */
 static void route_system(struct router *r, json_t *obj, const char *payload, size_t len)
 {
+    json_t *event = json_object_get(obj, "event");
+    if (json_is_string(event) && strcmp(json_string_value(event), "maintenance") == 0)
+        maintenance_refresh(r->br);
     json_t *user = json_object_get(obj, "user");
     struct outbuf *ob = outbuf_new(payload, len);
     for (struct session *s = r->br->sessions; ob && s; s = s->next)

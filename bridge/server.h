@@ -35,6 +35,8 @@ struct bridge {
     bool unregistered;
     bool stopping_registry;
     bool destroying; /* lws is being torn down: no more writes */
+    bool maintenance; /* rt.maintenance() is active: new upgrades get 503 */
+    char maintenance_message[512];
     uint64_t shutdown_started_ms;
     bool shutting_down;
     struct session *sessions; /* doubly linked, newest first */

@@ -64,6 +64,10 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
         return http_refuse(wsi, HTTP_STATUS_NOT_FOUND, NULL);
     if (br->shutting_down)
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    if (br->maintenance) {
+        log_info("upgrade_refused", "reason=maintenance");
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+    }
     if (!origin_allowed(br, wsi)) {
         log_info("upgrade_refused", "reason=origin");
         return http_refuse(wsi, HTTP_STATUS_FORBIDDEN, NULL);

@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 BUILD_PACKAGES=(build-essential cmake pkg-config libwebsockets-dev libuv1-dev libjansson-dev libjwt-dev libpq-dev)
 TEST_PACKAGES=(postgresql-15 postgresql-client-15 postgresql-15-pgtap libtap-parser-sourcehandler-pgtap-perl
-  nodejs npm chromium clang libclang-rt-14-dev curl openssl)
+  nodejs npm chromium clang libclang-rt-14-dev curl openssl python3-yaml)
 RUNTIME_PACKAGES=(libwebsockets17 libwebsockets-evlib-uv libuv1 libjansson4 libjwt0 libpq5 ca-certificates)
 
 mode=all print=false

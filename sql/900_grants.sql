@@ -57,5 +57,9 @@ GRANT EXECUTE ON FUNCTION
     rt.channels(),
     rt.error_code_map(),
     rt.error_body(text, text),
-    rt.schema_version()
+    rt.schema_version(),
+    rt.maintenance()
 TO rt_bridge;
+
+-- Maintenance mode: read by services too; switched by the operator (the owner) or rt_service.
+GRANT EXECUTE ON FUNCTION rt.maintenance(), rt.set_maintenance(boolean, text) TO rt_service;

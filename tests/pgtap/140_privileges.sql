@@ -22,7 +22,8 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                     'rt.history(text,bigint,integer,text)', 'rt.events_since(text,bigint,integer,text)',
                     'rt.notify_user(text,text,jsonb)', 'rt.broadcast(text,jsonb)', 'rt.get_prefs(text)', 'rt.set_prefs(text,jsonb)',
                     'rt.room_channel(text)', 'rt.system_channel()', 'rt.channels()', 'rt.error_code_map()',
-                    'rt.error_body(text,text)', 'rt.schema_version()'],
+                    'rt.error_body(text,text)', 'rt.schema_version()', 'rt.maintenance()',
+                    'rt.set_maintenance(boolean,text)'],
               'rt_service executes exactly the SQL API');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'rt'::regnamespace AND has_function_privilege('rt_bridge', p.oid, 'EXECUTE')$$,
@@ -30,7 +31,8 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                     'rt.bridge_heartbeat(text,jsonb)', 'rt.bridge_stopped(text)', 'rt.reap_bridges(interval)', 'rt.prune_events()',
                     'rt.events_since(text,bigint,integer,text)', 'rt.history(text,bigint,integer,text)',
                     'rt.notify_user(text,text,jsonb)', 'rt.broadcast(text,jsonb)', 'rt.room_channel(text)', 'rt.system_channel()',
-                    'rt.channels()', 'rt.error_code_map()', 'rt.error_body(text,text)', 'rt.schema_version()'],
+                    'rt.channels()', 'rt.error_code_map()', 'rt.error_body(text,text)', 'rt.schema_version()',
+                    'rt.maintenance()'],
               'rt_bridge executes exactly the bridge functions');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'rt'::regnamespace
