@@ -52,8 +52,11 @@ static struct room *room_get(struct assistant *a, const char *id)
         a->nrooms--;
     }
     struct room *r = &a->rooms[a->nrooms++];
-    memset(r, 0, sizeof *r);
-    snprintf(r->id, sizeof r->id, "%s", id);
+    /* id may be the forgotten slot's own text (a caller's pointer into rooms[]): copy with memmove. */
+    size_t n = strnlen(id, sizeof r->id - 1);
+    memmove(r->id, id, n);
+    memset(r->id + n, 0, sizeof r->id - n);
+    memset((char *)r + sizeof r->id, 0, sizeof *r - sizeof r->id);
     return r;
 }
 
