@@ -139,6 +139,9 @@ describe('frames with a usable ref get a reply with BAD_REQUEST and store nothin
     'seq huge (1e300)': () => ({ type: 'edit', room: R(), seq: 1e300, body: 'x' }),
     'seq beyond int64 (raw)': () => `{"type":"delete","room":"${R()}","seq":92233720368547758070}`,
     'seq 2^63 exactly (raw)': () => `{"type":"read","room":"${R()}","seq":9223372036854775808}`,
+    'duplicate room keys (raw)': () => `{"type":"send","room":"${R()}","room":"${C()}","body":"which room?"}`,
+    'duplicate body keys (raw)': () => `{"type":"send","room":"${R()}","body":"one","body":"two"}`,
+    'a lone surrogate escape in body (raw)': () => `{"type":"send","room":"${R()}","body":"a\\ud800b"}`,
     'since negative': () => ({ type: 'join', room: R(), since: -1 }),
     'since huge': () => ({ type: 'join', room: R(), since: 1e300 }),
     'since as a string': () => ({ type: 'join', room: R(), since: '0' }),
@@ -155,7 +158,7 @@ describe('frames with a usable ref get a reply with BAD_REQUEST and store nothin
   };
   // JSON the bridge's parser may refuse as a whole (a NUL escape, an integer beyond int64): the ref is
   // then unusable, and an error frame is an acceptable answer instead of a reply.
-  const parserLevel = /NUL|int64|2\^63/;
+  const parserLevel = /NUL|int64|2\^63|duplicate|surrogate/;
   let n = 0;
   for (const [name, make] of Object.entries(cases)) {
     test(name, async () => {
