@@ -11,6 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "acceptor.h"
 #include "listener.h"
 #include "log.h"
 #include "outbuf.h"
@@ -98,6 +99,8 @@ static void begin_shutdown(struct bridge *br, int signum)
         return;
     br->shutting_down = true;
     br->shutdown_started_ms = uv_now(&br->loop);
+    acceptor_close(br->acceptor); /* new connections go to the other bridges sharing the port */
+    br->acceptor = NULL;
     log_info("stopping", "bridge=%s signal=%d connections=%u grace_ms=%d", br->id, signum, br->n_sessions,
              br->cfg.shutdown_grace_ms);
     const char frame[] = "{\"type\":\"system\",\"event\":\"shutdown\",\"data\":{}}";
@@ -170,16 +173,16 @@ static int create_lws(struct bridge *br)
         /* HTTP/1.1 only: WebSocket upgrades and our one-write responses are HTTP/1.1 shapes. */
         info.alpn = "http/1.1";
     }
-    info.port = br->cfg.port;
-    info.iface = br->cfg.host;
+    info.port = CONTEXT_PORT_NO_LISTEN_SERVER; /* acceptor.c listens, with SO_REUSEPORT */
     info.protocols = protocols;
     info.vhost_name = "pgrt";
     br->vhost = lws_create_vhost(br->lws, &info);
     if (!br->vhost) {
-        log_error("listen_failed", "host=%s port=%d", br->cfg.host, br->cfg.port);
+        log_error("start_failed", "reason=\"cannot create the vhost (TLS files?)\"");
         return -1;
     }
-    return 0;
+    br->acceptor = acceptor_open(br);
+    return br->acceptor ? 0 : -1;
 }
 
 static int route_lws_logs(void)
@@ -210,9 +213,10 @@ int server_run(struct config *cfg)
     br->loop.data = br;
     route_lws_logs();
     if (create_lws(br) != 0) {
-        if (br->lws)
+        for (int pass = 0; pass < 2 && br->lws; pass++) { /* see the end of server_run */
             lws_context_destroy(br->lws);
-        uv_run(&br->loop, UV_RUN_DEFAULT);
+            uv_run(&br->loop, UV_RUN_DEFAULT);
+        }
         uv_loop_close(&br->loop);
         goto out;
     }

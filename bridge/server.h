@@ -16,6 +16,7 @@ struct listener;
 struct pool;
 struct router;
 struct registry;
+struct acceptor;
 
 /* One per process. */
 struct bridge {
@@ -29,6 +30,7 @@ struct bridge {
     struct pool *pool;
     struct router *router;
     struct registry *registry;
+    struct acceptor *acceptor; /* our SO_REUSEPORT listening socket (NULL once we stop accepting) */
     uv_signal_t sigterm, sigint;
     uv_timer_t shutdown_timer;
     uv_timer_t housekeeping; /* once a second: token expiry, fetch retries */

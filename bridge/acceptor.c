@@ -1,0 +1,102 @@
+/*
+ * acceptor: libwebsockets 4.1.6's LWS_SERVER_OPTION_ALLOW_LISTEN_SHARE does nothing with one service
+ * thread, so the bridge opens its listening socket itself, with SO_REUSEPORT: several bridges on one
+ * host share the port and the kernel spreads connections among them. Each accepted socket is
+ * adopted by the vhost, which then treats it exactly as one it had accepted (HTTP, TLS, upgrade).
+ */
+#include "acceptor.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "log.h"
+#include "server.h"
+
+#define ACCEPT_PER_WAKEUP 64 /* a burst of connects must not starve the rest of the loop */
+
+struct acceptor {
+    uv_poll_t poll; /* first: the close callback gets the handle */
+    int fd;
+    struct bridge *br;
+};
+
+static void on_readable(uv_poll_t *h, int status, int events)
+{
+    struct acceptor *a = (struct acceptor *)h;
+    (void)events;
+    if (status < 0)
+        return;
+    for (int i = 0; i < ACCEPT_PER_WAKEUP; i++) {
+        int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
+            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+                log_warn("accept_failed", "error=\"%s\"", strerror(errno));
+            return;
+        }
+        if (!a->br->vhost || !lws_adopt_socket_vhost(a->br->vhost, fd))
+            close(fd); /* lws logged why; the peer sees a reset */
+    }
+}
+
+static int bind_socket(const char *host, int port)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_INET;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
+    char service[16];
+    snprintf(service, sizeof service, "%d", port);
+    if (getaddrinfo(host, service, &hints, &res) != 0 || !res)
+        return -1;
+    int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
+    if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
+                    setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
+                    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0)) {
+        int saved = errno;
+        close(fd);
+        errno = saved;
+        fd = -1;
+    }
+    freeaddrinfo(res);
+    return fd;
+}
+
+struct acceptor *acceptor_open(struct bridge *br)
+{
+    struct acceptor *a = calloc(1, sizeof *a);
+    if (!a)
+        return NULL;
+    a->br = br;
+    a->fd = bind_socket(br->cfg.host, br->cfg.port);
+    if (a->fd < 0) {
+        log_error("listen_failed", "host=%s port=%d error=\"%s\"", br->cfg.host, br->cfg.port, strerror(errno));
+        free(a);
+        return NULL;
+    }
+    uv_poll_init(&br->loop, &a->poll, a->fd);
+    uv_poll_start(&a->poll, UV_READABLE, on_readable);
+    return a;
+}
+
+static void closed(uv_handle_t *h)
+{
+    struct acceptor *a = (struct acceptor *)h;
+    close(a->fd);
+    free(a);
+}
+
+void acceptor_close(struct acceptor *a)
+{
+    if (!a)
+        return;
+    uv_poll_stop(&a->poll);
+    uv_close((uv_handle_t *)&a->poll, closed);
+}
