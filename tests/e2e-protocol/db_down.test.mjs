@@ -40,7 +40,7 @@ test('database down: every DB-backed frame gets UNAVAILABLE retry:true promptly;
   ];
   for (const f of frames) {
     const t0 = Date.now();
-    const r = await c.request(f, 10000);
+    const r = await c.request(f, 10000).catch((e) => { throw new Error(`${f.type} with the database down: ${e.message}; bridge log: ${b.log.split('\n').slice(-8).join(' | ')}`); });
     assert.equal(r.ok, false, `${f.type} succeeded with the database down: ${JSON.stringify(r)}`);
     checkError(r.error);
     assert.equal(r.error.code, 'UNAVAILABLE', `${f.type}: ${JSON.stringify(r.error)}`);
