@@ -185,9 +185,22 @@ static int create_lws(struct bridge *br)
     return br->acceptor ? 0 : -1;
 }
 
+/* libwebsockets' own messages become logfmt lines too, so one parser reads the whole stream. */
+static void lws_log(int level, const char *line)
+{
+    char quoted[512], text[400];
+    size_t n = strnlen(line, sizeof text - 1);
+    memcpy(text, line, n);
+    text[n] = '\0';
+    while (n && (text[n - 1] == '\n' || text[n - 1] == ' '))
+        text[--n] = '\0';
+    const char *msg = strstr(text, "] ") ? strstr(text, "] ") + 2 : text; /* drop lws' own timestamp */
+    log_event(level & LLL_ERR ? LOG_ERROR : LOG_WARN, "lws", "message=%s", log_quote(quoted, sizeof quoted, msg));
+}
+
 static int route_lws_logs(void)
 {
-    lws_set_log_level(LLL_ERR, NULL);
+    lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
     return 0;
 }
 
