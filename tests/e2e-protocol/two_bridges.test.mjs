@@ -132,3 +132,25 @@ test('an abrupt disconnect (no close handshake) ends presence: others on the oth
   assert.deepEqual(d.presence, [alice]);
   await closeAll(a, probe);
 });
+
+test('signals (typing, read) cross bridges; a client_msg_id retry on the other bridge returns the stored event', async () => {
+  const alice = uid('alice'), bob = uid('bob');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+  const a = await open(b1, alice), b = await open(b2, bob);
+  await a.join(room); await b.join(room);
+  await b.ok({ type: 'signal', room, event: 'typing', data: { on: true } });
+  const typing = await a.next((f) => f.type === 'event' && f.room === room && f.event === 'typing');
+  checkSignal(typing, { room, event: 'typing', actor: bob });
+  const first = await a.ok({ type: 'send', room, body: 'once', client_msg_id: 'cross-1' });
+  const retry = await b.ok({ type: 'send', room, body: 'once', client_msg_id: 'cross-1' });
+  assert.equal(retry.seq, first.seq);
+  assert.deepEqual(retry, first);
+  await b.ok({ type: 'read', room, seq: first.seq });
+  const read = await a.next((f) => f.type === 'event' && f.room === room && f.event === 'read');
+  checkSignal(read, { room, event: 'read' });
+  assert.deepEqual(read.data, { user: bob, seq: first.seq });
+  const last = await a.ok({ type: 'send', room, body: 'after' });
+  await b.waitSeq(room, last.seq);
+  assert.deepEqual(b.seqs(room), [first.seq, last.seq], 'the retry stored nothing new');
+  await closeAll(a, b);
+});
