@@ -273,3 +273,19 @@ describe('liveness', { concurrency: true }, () => {
     assert.ok(Date.now() - t0 >= 2500, `closed after ${Date.now() - t0} ms: before the refreshed token expired`);
   });
 });
+
+test('close codes: a normal client close is answered with 1000; SIGTERM sends system/shutdown then closes with 1001 and exits 0', { timeout: 30000 }, async () => {
+  const b = await new Bridge().start();
+  const alice = uid('alice');
+  const room = await makeRoom({ owner: alice });
+  const normal = await open(b, alice);
+  normal.ws.close(1000, 'bye');
+  assert.equal((await within(normal.closed, 5000, 'normal close')).code, 1000);
+  const c = await open(b, alice);
+  await c.join(room);
+  const stopped = b.stop();
+  const sys = await c.next((f) => f.type === 'system' && f.event === 'shutdown', 10000);
+  assert.equal(sys.type, 'system');
+  assert.equal((await within(c.closed, 10000, 'shutdown close')).code, 1001);
+  assert.deepEqual(await stopped, { code: 0, signal: null }, b.log.slice(-2000));
+});
