@@ -337,7 +337,15 @@ describe('state', () => {
     checkEvent(ev, { room, event: 'room_ended' });
     await a.fail({ type: 'state', room, to: 'IDLE' }, 'CONFLICT');
     await a.fail({ type: 'send', room, body: 'late' }, 'CONFLICT');
-    await closeAll(a);
+    // An ended room stays readable: join (state ENDED), replay, history, read.
+    const late = await open(bridge, alice);
+    const d = await late.join(room, { since: 0 });
+    assert.equal(d.state, 'ENDED');
+    assert.equal(d.seq, ev.seq);
+    await late.waitSeq(room, ev.seq);
+    assert.equal((await late.ok({ type: 'history', room })).events.at(-1).event, 'room_ended');
+    await late.ok({ type: 'read', room, seq: ev.seq });
+    await closeAll(a, late);
   });
 });
 
