@@ -77,7 +77,7 @@ static const struct setting settings[] = {
     {"max-queue-bytes", "RT_MAX_QUEUE_BYTES", INT(max_queue_bytes), "1048576", 65536, 1073741824,
      "bytes queued for one client; a client behind by more continues from the event log at its own pace"},
     {"slow-consumer-ms", "RT_SLOW_CONSUMER_MS", INT(slow_consumer_ms), "5000", 100, 600000,
-     "a client whose queue stays full this long is closed with 4008 (it resumes with since)"},
+     "a client that takes no data this long while some waits is closed with 4008 (it resumes with since)"},
     {"rate-limit", "RT_RATE_LIMIT", INT(rate_limit), "100", 1, 1000000, "frames per second a connection may send"},
     {"rate-burst", "RT_RATE_BURST", INT(rate_burst), "200", 1, 1000000, "frames a connection may send at once"},
     {"rate-limit-close-after", "RT_RATE_LIMIT_CLOSE_AFTER", INT(rate_limit_close_after), "50", 1, 1000000,

@@ -14,6 +14,7 @@
 
 #define SESSION_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
+
 static void drop_queue(struct session *s);
 
 struct session *session_new(struct bridge *br, struct lws *wsi, const struct auth_claims *claims)
@@ -133,6 +134,8 @@ void session_close(struct session *s, int code, const char *reason)
 
 static void enqueue(struct session *s, struct outbuf *ob)
 {
+    if (s->q_len == 0)
+        s->progress_ms = uv_now(&s->br->loop); /* the stall clock starts when data waits */
     s->queue[(s->q_head + s->q_len) % SESSION_QUEUE_MAX_FRAMES] = outbuf_ref(ob);
     s->q_len++;
     s->q_bytes += ob->len;
@@ -163,11 +166,8 @@ bool session_offer(struct session *s, struct outbuf *ob)
 {
     if (!ob || s->close_code || s->gone || s->br->destroying)
         return true; /* nothing to deliver to: not a reason to fall back to replay */
-    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes + ob->len > (size_t)s->br->cfg.max_queue_bytes) {
-        if (!s->full_since_ms)
-            s->full_since_ms = uv_now(&s->br->loop);
+    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes + ob->len > (size_t)s->br->cfg.max_queue_bytes)
         return false;
-    }
     enqueue(s, ob);
     return true;
 }
@@ -176,9 +176,10 @@ void session_send(struct session *s, struct outbuf *ob)
 {
     if (!ob || s->close_code || s->gone || s->br->destroying)
         return;
-    /* Replies are never dropped (each ref gets exactly one); the rate limit bounds how many can
-     * pile up, and twice the queue bound is the hard stop for a client that reads nothing. */
-    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes + ob->len > 2 * (size_t)s->br->cfg.max_queue_bytes) {
+    /* Replies are never dropped (each ref gets exactly one), even one larger than the queue bound
+     * (a big history page); the rate limit bounds how many pile up, and a queue already holding
+     * twice the bound is the hard stop for a client that reads nothing. */
+    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes > 2 * (size_t)s->br->cfg.max_queue_bytes) {
         close_slow_consumer(s, "hard_limit");
         return;
     }
@@ -187,7 +188,8 @@ void session_send(struct session *s, struct outbuf *ob)
 
 void session_check_slow(struct session *s, unsigned long long now_ms)
 {
-    if (s->full_since_ms && !s->close_code && now_ms - s->full_since_ms >= (unsigned long long)s->br->cfg.slow_consumer_ms)
+    /* Stalled: data has been waiting and not one frame could be written for the whole period. */
+    if (s->q_len && !s->close_code && now_ms - s->progress_ms >= (unsigned long long)s->br->cfg.slow_consumer_ms)
         close_slow_consumer(s, "not_reading");
 }
 
@@ -215,16 +217,24 @@ int session_writable(struct session *s)
     /* Frames already queued (the shutdown notice, the RATE_LIMITED replies that explain a 4029)
      * go out before the close frame; a slow consumer's queue was already dropped. */
     if (s->close_code && s->q_len == 0) {
-        /* lws 4.1.6 loses the reason set by lws_close_reason() when the close starts from
-         * SERVER_WRITEABLE (peers saw 1006), so the close frame is written here, with the
-         * opcode value lws uses internally (its header hides LWS_WRITE_CLOSE). */
+        if (s->close_sent)
+            return 0;
+        /* Two lws 4.1.6 traps: a reason set with lws_close_reason() is lost when the close starts
+         * from SERVER_WRITEABLE (peers saw 1006), and closing the socket with unread input makes
+         * the kernel reset the connection, destroying the close frame in flight. So the close
+         * frame is written here (with the opcode value lws uses internally; its header hides
+         * LWS_WRITE_CLOSE), and the connection stays open, discarding input, until the peer's
+         * answering close (lws completes the handshake) or the timeout. */
         unsigned char frame[LWS_PRE + 2 + sizeof s->close_reason];
         size_t n = strlen(s->close_reason);
         frame[LWS_PRE] = (unsigned char)(s->close_code >> 8);
         frame[LWS_PRE + 1] = (unsigned char)(s->close_code & 0xff);
         memcpy(frame + LWS_PRE + 2, s->close_reason, n);
-        lws_write(s->wsi, frame + LWS_PRE, 2 + n, SESSION_LWS_WRITE_CLOSE);
-        return -1;
+        if (lws_write(s->wsi, frame + LWS_PRE, 2 + n, SESSION_LWS_WRITE_CLOSE) < 0)
+            return -1;
+        s->close_sent = true;
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
+        return 0;
     }
     if (s->q_len == 0)
         return 0;
@@ -237,11 +247,9 @@ int session_writable(struct session *s)
     outbuf_unref(ob);
     if (n < 0)
         return -1;
-    if (s->q_bytes <= (size_t)s->br->cfg.max_queue_bytes / 2) {
-        s->full_since_ms = 0;
-        if (s->drain_waiters)
-            router_session_drained(s);
-    }
+    s->progress_ms = uv_now(&s->br->loop);
+    if (s->drain_waiters && s->q_bytes <= (size_t)s->br->cfg.max_queue_bytes / 2)
+        router_session_drained(s);
     if (s->q_len || s->close_code)
         lws_callback_on_writable(s->wsi);
     return 0;

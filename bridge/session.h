@@ -40,7 +40,7 @@ struct session {
     struct command *waiting_head, *waiting_tail; /* commands behind the one in the database (frames.c) */
     unsigned nwaiting;
     bool db_busy; /* one command of this connection is in the database: its commands commit in order */
-    unsigned long long full_since_ms; /* the queue refused a frame and has not drained since */
+    unsigned long long progress_ms; /* last write, or when data began to wait: the stall clock */
     bool drain_waiters; /* a replay waits for the send queue to drain (router.c) */
 
     struct outbuf **queue; /* ring of SESSION_QUEUE_MAX_FRAMES */
@@ -54,6 +54,7 @@ struct session {
     size_t rx_discarded;
 
     int close_code; /* 0, or the code to close with once the queue allows */
+    bool close_sent; /* our close frame is out; waiting for the peer's answer */
     char close_reason[64];
 };
 
@@ -76,7 +77,7 @@ void session_send(struct session *s, struct outbuf *ob);
  * a signal, which is ephemeral). Returns false, queueing nothing, when the queue is full.
  */
 bool session_offer(struct session *s, struct outbuf *ob);
-/* Once a second: a queue that stayed full for --slow-consumer-ms closes the client with 4008. */
+/* Once a second: a client that took no data for --slow-consumer-ms while some waited: 4008. */
 void session_check_slow(struct session *s, unsigned long long now_ms);
 /* Encodes obj (stealing the reference) and queues it. */
 void session_send_json(struct session *s, json_t *obj);

@@ -1,10 +1,7 @@
-// CONTRACT §5: close code 4029 "rate limit exceeded repeatedly". Deviation: a flooding client that is
-// still sending when the bridge closes it usually sees 1006 (abnormal closure), not 4029: the bridge
-// closes the TCP connection while the client's frames are still unread in its receive buffer, so the
-// kernel answers with a RST and the client's kernel drops the close frame that was already on its
-// way. (RFC 6455 §7.1.1: after sending a Close frame, keep reading, and discard, until the peer's
-// Close or a timeout, then close TCP.) Observed: 7 of 10 floods closed with 1006. The suite's own
-// 4029 test sends more gently and passes most of the time, which is why this one floods hard.
+// CONTRACT §5: close code 4029 "rate limit exceeded repeatedly", even for a client that floods hard
+// and is still sending when the bridge closes it. (Regression: the bridge used to close TCP with the
+// client's frames unread, the kernel answered with a RST and the close frame was lost: 1006. It now
+// keeps reading, and discarding, until the peer's close or a timeout, as RFC 6455 §7.1.1 says.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bridge, open, uid, makeRoom, sleep } from '../e2e-protocol/lib/proto.mjs';

@@ -1,9 +1,7 @@
-// CONTRACT §4: a history reply's data is {"events":[…]}, the newest `limit` events (the SQL API allows
-// limit up to 1000); §6.4: 4008 is for a connection that cannot keep up. Deviation: a history reply
-// larger than 2 × --max-queue-bytes (default 2 MiB: 1,000 events of 3 KB, or ~32 events of 64 KiB)
-// closes a perfectly fast client with 4008 (log: slow_consumer_closed reason=hard_limit
-// queued_frames=0) instead of delivering the reply; resuming with since does not help, so the page
-// can never be read. bridge/session.c session_send() applies the hard limit to the reply itself.
+// CONTRACT §4: a history reply's data is {"events":[…]}, the newest `limit` events (up to 1000);
+// §6.4: 4008 is for a connection that cannot keep up. A history reply larger than the send-queue bound
+// reaches a fast client whole. (Regression: the hard queue limit used to apply to the reply itself and
+// closed such a client with 4008, so the page could never be read.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bridge, open, closeAll, makeRoom, uid, psql, lit } from '../e2e-protocol/lib/proto.mjs';

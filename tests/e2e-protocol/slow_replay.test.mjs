@@ -1,11 +1,7 @@
-// CONTRACT §6.4: a connection that cannot keep up is closed with 4008. Deviation: a client that stops
-// reading while the bridge replays to it (join with since, or a live subscriber that fell back to
-// replay) is never closed with 4008. bridge/router.c sub_catch_up() paces the replay ("the next page
-// waits until half the send queue is free") by setting waiting_drain without arming the
-// slow-consumer timer (session->full_since_ms is only set by a refused session_offer), so with the
-// queue between half and full the client waits for a drain forever; only the heartbeat drops it
-// (2 × --heartbeat later, and the client then sees 1006, not 4008). Under load this also happens to
-// live subscribers (limits.test.mjs's 10,000-event test under the sanitizer build).
+// CONTRACT §6.4: a connection that cannot keep up is closed with 4008, also while the bridge replays to
+// it. (Regression: a paced replay waited for the queue to drain without any timer, so a client that
+// stopped reading mid-replay was never closed with 4008. The bridge now closes a client that takes no
+// data for --slow-consumer-ms while some waits for it, whatever put the data there.)
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Bridge, open, closeAll, makeRoom, uid, psql, lit, until, within, assertSeqRange } from '../e2e-protocol/lib/proto.mjs';
