@@ -129,6 +129,10 @@ BEGIN
         PERFORM rt.mark_read(v_room, user_id, rt.frame_int(frame, 'seq', true));
         RETURN '{}'::jsonb;
     WHEN 'history' THEN
+        -- Checked here too so the message names the frame's field ("before"), not the function's.
+        IF rt.frame_int(frame, 'before', false) IS NOT NULL THEN
+            PERFORM rt.check_seq(rt.frame_int(frame, 'before', false), 'before', 1);
+        END IF;
         v_limit := coalesce(rt.frame_int(frame, 'limit', false), 50);
         IF v_limit NOT BETWEEN 1 AND 1000 THEN
             PERFORM rt.raise('BAD_REQUEST', '"limit" must be between 1 and 1000');
