@@ -10,6 +10,8 @@
 #include <errno.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -20,12 +22,38 @@
 #include "server.h"
 
 #define ACCEPT_PER_WAKEUP 64 /* a burst of connects must not starve the rest of the loop */
+#define PAUSE_MS 100          /* out of descriptors: how long to leave the backlog alone */
 
 struct acceptor {
-    uv_poll_t poll; /* first: the close callback gets the handle */
+    uv_poll_t poll; /* first: on_readable gets the handle */
+    uv_timer_t pause;
     int fd;
+    int handles_open;
+    uint64_t warned_at_ms;
     struct bridge *br;
 };
+
+static void on_readable(uv_poll_t *h, int status, int events);
+
+static void resume(uv_timer_t *t)
+{
+    struct acceptor *a = t->data;
+    uv_poll_start(&a->poll, UV_READABLE, on_readable);
+}
+
+/* With no descriptor left, the pending connection stays in the backlog and the socket stays
+ * readable: polling on would spin the loop. Pause, and let connections that end free some. */
+static void pause_accepting(struct acceptor *a)
+{
+    uint64_t now = uv_now(&a->br->loop);
+    if (a->warned_at_ms == 0 || now - a->warned_at_ms >= 10000) {
+        log_warn("accept_paused", "error=\"%s\" pause_ms=%d hint=\"raise ulimit -n or lower --max-connections\"",
+                 strerror(errno), PAUSE_MS);
+        a->warned_at_ms = now;
+    }
+    uv_poll_stop(&a->poll);
+    uv_timer_start(&a->pause, resume, PAUSE_MS, 0);
+}
 
 static void on_readable(uv_poll_t *h, int status, int events)
 {
@@ -36,10 +64,16 @@ static void on_readable(uv_poll_t *h, int status, int events)
     for (int i = 0; i < ACCEPT_PER_WAKEUP; i++) {
         int fd = accept4(a->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
         if (fd < 0) {
-            if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
+            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM)
+                pause_accepting(a);
+            else if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR && errno != ECONNABORTED)
                 log_warn("accept_failed", "error=\"%s\"", strerror(errno));
             return;
         }
+        /* Nagle would hold the second of two back-to-back frames (a reply, then the sender's own
+         * event) until the client's delayed ACK: 40 ms. lws sets this only on sockets it accepts. */
+        int one = 1;
+        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
         if (!a->br->vhost || !lws_adopt_socket_vhost(a->br->vhost, fd))
             close(fd); /* lws logged why; the peer sees a reset */
     }
@@ -59,7 +93,7 @@ static int bind_socket(const char *host, int port)
     int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0), one = 1;
     if (fd >= 0 && (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one) != 0 ||
                     setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-                    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, 1024) != 0)) {
+                    bind(fd, res->ai_addr, res->ai_addrlen) != 0 || listen(fd, SOMAXCONN) != 0)) {
         int saved = errno;
         close(fd);
         errno = saved;
@@ -82,13 +116,18 @@ struct acceptor *acceptor_open(struct bridge *br)
         return NULL;
     }
     uv_poll_init(&br->loop, &a->poll, a->fd);
+    uv_timer_init(&br->loop, &a->pause);
+    a->pause.data = a;
+    a->handles_open = 2;
     uv_poll_start(&a->poll, UV_READABLE, on_readable);
     return a;
 }
 
 static void closed(uv_handle_t *h)
 {
-    struct acceptor *a = (struct acceptor *)h;
+    struct acceptor *a = h->data;
+    if (--a->handles_open > 0)
+        return;
     close(a->fd);
     free(a);
 }
@@ -98,5 +137,7 @@ void acceptor_close(struct acceptor *a)
     if (!a)
         return;
     uv_poll_stop(&a->poll);
+    a->poll.data = a;
     uv_close((uv_handle_t *)&a->poll, closed);
+    uv_close((uv_handle_t *)&a->pause, closed);
 }

@@ -313,11 +313,29 @@ static void refuse_unparsable(struct session *s, const char *text, size_t len, c
     json_decref(lenient);
 }
 
+/* A frame over the rate limit: refused with its ref when it has a usable one, whatever else it holds. */
+static void refuse_over_rate(struct session *s, json_t *frame)
+{
+    json_t *ref = json_object_get(frame, "ref"), *type = json_object_get(frame, "type");
+    if (!json_is_string(ref) || json_string_length(ref) > 128)
+        ref = NULL;
+    send_local_error(s, ref, json_is_string(type) ? json_string_value(type) : "other", "RATE_LIMITED",
+                     "too many frames; slow down", true);
+}
+
 void frames_handle(struct session *s, const char *text, size_t len)
 {
     metrics_frame_in();
+    /* Every frame spends a token before anything else, so that a flood of malformed frames is
+     * throttled and closed (4029) like a flood of valid ones. */
+    bool within_rate = session_rate_ok(s);
     json_error_t jerr;
     json_t *frame = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!within_rate) {
+        refuse_over_rate(s, frame);
+        json_decref(frame);
+        return;
+    }
     if (!frame) {
         refuse_unparsable(s, text, len, &jerr);
         return;
@@ -332,8 +350,6 @@ void frames_handle(struct session *s, const char *text, size_t len)
     const char *t = json_is_string(type) ? json_string_value(type) : NULL;
     if (ref && (!json_is_string(ref) || json_string_length(ref) > 128)) {
         send_local_error(s, NULL, "other", "BAD_REQUEST", "\"ref\" must be a string of at most 128 characters", false);
-    } else if (!session_rate_ok(s)) {
-        send_local_error(s, ref, t ? t : "other", "RATE_LIMITED", "too many frames; slow down", true);
     } else if (!t) {
         send_local_error(s, ref, "other", "BAD_REQUEST", "\"type\" must be a string", false);
     } else if (!ref && needs_ref(t)) {
@@ -359,5 +375,9 @@ void frames_handle(struct session *s, const char *text, size_t len)
 void frames_refuse_binary(struct session *s)
 {
     metrics_frame_in();
+    if (!session_rate_ok(s)) {
+        refuse_over_rate(s, NULL);
+        return;
+    }
     send_local_error(s, NULL, "other", "BAD_REQUEST", "frames must be JSON text, not binary", false);
 }

@@ -139,14 +139,13 @@ int http_request(struct bridge *br, struct lws *wsi, const char *uri)
     return static_file(br, wsi, uri);
 }
 
-int http_refuse(struct lws *wsi, unsigned int status, const char *www_authenticate)
+int http_refuse(struct lws *wsi, unsigned int status, const char *header, const char *value)
 {
     unsigned char headers[LWS_PRE + 512], *start = headers + LWS_PRE, *p = start, *end = headers + sizeof headers - 1;
     if (lws_add_http_common_headers(wsi, status, "text/plain", 0, &p, end))
         return 1;
-    if (www_authenticate &&
-        lws_add_http_header_by_name(wsi, (const unsigned char *)"www-authenticate:",
-                                    (const unsigned char *)www_authenticate, (int)strlen(www_authenticate), &p, end))
+    if (header && lws_add_http_header_by_name(wsi, (const unsigned char *)header, (const unsigned char *)value,
+                                              (int)strlen(value), &p, end))
         return 1;
     if (lws_finalize_write_http_header(wsi, start, &p, end))
         return 1;

@@ -17,7 +17,8 @@ int http_respond_json(struct lws *wsi, unsigned int status, void *json_obj);
 /* {"error":{"code":C,"message":M}} */
 int http_respond_error(struct lws *wsi, unsigned int status, const char *code, const char *message);
 
-/* Refuses a WebSocket upgrade with a real status; returns 1 (what CONFIRM_UPGRADE must return). */
-int http_refuse(struct lws *wsi, unsigned int status, const char *www_authenticate);
+/* Refuses a WebSocket upgrade with a real status and, when header is not NULL, one extra header
+ * ("name:" and its value); returns 1 (what CONFIRM_UPGRADE must return). */
+int http_refuse(struct lws *wsi, unsigned int status, const char *header, const char *value);
 
 #endif

@@ -9,12 +9,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "acceptor.h"
 #include "listener.h"
 #include "log.h"
 #include "outbuf.h"
+#include "ratelimit.h"
 #include "pool.h"
 #include "registry.h"
 #include "router.h"
@@ -128,6 +130,7 @@ static void housekeeping(uv_timer_t *t)
         session_check_slow(s, now_ms);
     }
     router_tick(br->router);
+    rate_sweep(br->rates, now_ms);
 }
 
 static void on_signal(uv_signal_t *h, int signum) { begin_shutdown(h->data, signum); }
@@ -198,6 +201,23 @@ static void lws_log(int level, const char *line)
     log_event(level & LLL_ERR ? LOG_ERROR : LOG_WARN, "lws", "message=%s", log_quote(quoted, sizeof quoted, msg));
 }
 
+/* Each connection is a descriptor, and lws sizes its descriptor table from the soft limit when the
+ * context is created: lift it to the hard limit first, or a default 1024 would cap connections
+ * long before --max-connections. */
+static rlim_t raise_fd_limit(void)
+{
+    struct rlimit lim;
+    if (getrlimit(RLIMIT_NOFILE, &lim) != 0)
+        return 0;
+    if (lim.rlim_cur < lim.rlim_max) {
+        rlim_t was = lim.rlim_cur;
+        lim.rlim_cur = lim.rlim_max;
+        if (setrlimit(RLIMIT_NOFILE, &lim) != 0)
+            lim.rlim_cur = was;
+    }
+    return lim.rlim_cur;
+}
+
 static int route_lws_logs(void)
 {
     lws_set_log_level(LLL_ERR | LLL_WARN, lws_log);
@@ -222,6 +242,10 @@ int server_run(struct config *cfg)
         log_error("config_invalid", "reason=\"%s\"", err);
         goto out;
     }
+    rlim_t fd_limit = raise_fd_limit();
+    if (fd_limit != RLIM_INFINITY && fd_limit < (rlim_t)br->cfg.max_connections + 64)
+        log_warn("fd_limit_low", "fd_limit=%llu max_connections=%d hint=\"raise ulimit -n\"",
+                 (unsigned long long)fd_limit, br->cfg.max_connections);
     uv_loop_init(&br->loop);
     br->loop.data = br;
     route_lws_logs();
@@ -245,19 +269,22 @@ int server_run(struct config *cfg)
     br->housekeeping.data = br;
     uv_timer_start(&br->housekeeping, housekeeping, 1000, 1000);
 
+    /* Room for every connection's user plus as many recently closed ones (see ratelimit.h). */
+    br->rates = rate_table_new(br->cfg.rate_limit, br->cfg.rate_burst, 2 * (size_t)br->cfg.max_connections);
     br->router = router_new(br);
     br->pool = pool_new(br);
     br->registry = br->pool ? registry_new(br) : NULL;
     br->listener = listener_new(br);
-    if (!br->router || !br->pool || !br->registry || !br->listener) {
+    if (!br->rates || !br->router || !br->pool || !br->registry || !br->listener) {
         log_error("start_failed", "reason=\"out of memory\"");
         exit(1);
     }
     pool_start(br->pool);
     listener_start(br->listener);
     registry_start(br->registry);
-    log_info("started", "bridge=%s host=%s port=%d tls=%s jwt_alg=%s version=%s", br->id, br->cfg.host, br->cfg.port,
-             br->cfg.tls_cert_file ? "on" : "off", br->keys.alg_name, PGRT_VERSION);
+    log_info("started", "bridge=%s host=%s port=%d tls=%s jwt_alg=%s fd_limit=%llu version=%s", br->id, br->cfg.host,
+             br->cfg.port, br->cfg.tls_cert_file ? "on" : "off", br->keys.alg_name, (unsigned long long)fd_limit,
+             PGRT_VERSION);
 
     uv_run(&br->loop, UV_RUN_DEFAULT);
     /* The loop ran dry with lws half torn down: the second destroy frees what is left. */
@@ -265,6 +292,7 @@ int server_run(struct config *cfg)
         lws_context_destroy(br->lws);
     uv_run(&br->loop, UV_RUN_DEFAULT);
     router_free(br->router);
+    rate_table_free(br->rates);
     uv_loop_close(&br->loop);
     rc = 0;
 out:

@@ -30,6 +30,7 @@ struct bridge {
     struct pool *pool;
     struct router *router;
     struct registry *registry;
+    struct rate_table *rates; /* per-user token buckets (--rate-limit, --rate-burst) */
     struct acceptor *acceptor; /* our SO_REUSEPORT listening socket (NULL once we stop accepting) */
     uv_signal_t sigterm, sigint;
     uv_timer_t shutdown_timer;

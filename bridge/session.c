@@ -8,6 +8,7 @@
 #include "frames.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "registry.h"
 #include "router.h"
 #include "server.h"
@@ -34,9 +35,10 @@ struct session *session_new(struct bridge *br, struct lws *wsi, const struct aut
     json_t *user = json_string(claims->sub);
     s->user_json = user ? json_dumps(user, JSON_ENCODE_ANY) : NULL;
     json_decref(user);
-    s->rate_tokens = br->cfg.rate_burst;
-    s->rate_at_ms = uv_now(&br->loop);
-    if (!s->user_json) {
+    s->rate = rate_attach(br->rates, claims->sub, uv_now(&br->loop));
+    if (!s->user_json || !s->rate) {
+        rate_detach(br->rates, s->rate);
+        free(s->user_json);
         free(s->queue);
         free(s);
         return NULL;
@@ -67,6 +69,8 @@ void session_gone(struct session *s)
     if (s->next)
         s->next->prev = s->prev;
     br->n_sessions--;
+    rate_detach(br->rates, s->rate);
+    s->rate = NULL;
     drop_queue(s);
     bool had_rooms = s->nsubs > 0;
     router_session_gone(br->router, s);
@@ -96,12 +100,7 @@ bool session_rate_ok(struct session *s)
 {
     const struct config *cfg = &s->br->cfg;
     unsigned long long now = uv_now(&s->br->loop);
-    s->rate_tokens += (double)(now - s->rate_at_ms) * cfg->rate_limit / 1000.0;
-    if (s->rate_tokens > cfg->rate_burst)
-        s->rate_tokens = cfg->rate_burst;
-    s->rate_at_ms = now;
-    if (s->rate_tokens >= 1.0) {
-        s->rate_tokens -= 1.0;
+    if (s->rate && rate_take(s->br->rates, s->rate, now)) {
         /* A quiet second forgives earlier refusals: only a sustained flood is closed. */
         if (s->rate_strikes && now - s->rate_last_strike_ms > 1000)
             s->rate_strikes = 0;
@@ -115,6 +114,7 @@ bool session_rate_ok(struct session *s)
     if (s->rate_strikes >= (unsigned)cfg->rate_limit_close_after) {
         log_warn("rate_limit_closed", "conn=%s user=%s refusals=%u", s->conn_id, s->claims.sub, s->rate_strikes);
         session_close(s, 4029, "rate limit exceeded repeatedly");
+        rate_penalize(s->br->rates, s->rate, now);
     }
     return false;
 }
@@ -265,8 +265,15 @@ int session_receive(struct session *s, const void *in, size_t len)
         s->rx_discarded = 0;
         s->rx_binary = lws_frame_is_binary(s->wsi);
     }
-    if (s->close_code)
+    if (s->close_code) {
+        /* Input after our close is read and dropped, so that our close frame is not lost to a
+         * reset; but a peer still pouring data in is not worth a read per packet until the
+         * timeout: past a drain allowance its socket is left unread and TCP pushes back. */
+        s->rx_after_close += len;
+        if (s->rx_after_close > SESSION_CLOSE_DRAIN_BYTES)
+            lws_rx_flow_control(s->wsi, 0);
         return 0;
+    }
     if (!s->rx_too_large && s->rx_len + len > max) {
         log_warn("frame_too_large", "conn=%s user=%s limit=%zu", s->conn_id, s->claims.sub, max);
         s->rx_too_large = true;

@@ -16,6 +16,7 @@ struct sub;
 struct command;
 
 #define SESSION_QUEUE_MAX_FRAMES 8192
+#define SESSION_CLOSE_DRAIN_BYTES (64 * 1024) /* read and dropped after our close, then no more */
 
 /* One of these is created for each WebSocket connection once its upgrade is accepted. */
 struct session {
@@ -32,8 +33,7 @@ struct session {
     struct sub **subs; /* rooms joined (router.c), at most cfg.max_rooms_per_connection */
     unsigned nsubs, subs_cap;
 
-    double rate_tokens; /* token bucket of cfg.rate_limit per second, cfg.rate_burst deep */
-    unsigned long long rate_at_ms;
+    struct rate_bucket *rate; /* the user's bucket, shared with the user's other connections */
     unsigned rate_strikes; /* refusals since the last accepted burst; too many closes with 4029 */
     unsigned long long rate_last_strike_ms;
     unsigned inflight;
@@ -52,6 +52,7 @@ struct session {
     bool rx_too_large; /* discarding the rest of an oversized message, then closing with 1009 */
     bool rx_binary;
     size_t rx_discarded;
+    size_t rx_after_close; /* bytes the peer sent after close_code was set */
 
     int close_code; /* 0, or the code to close with once the queue allows */
     bool close_sent; /* our close frame is out; waiting for the peer's answer */

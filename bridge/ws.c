@@ -1,12 +1,14 @@
 /* ws: upgrade admission (path, shutdown, capacity, JWT), then per-connection events to session.c. */
 #include "ws.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "admin.h"
 #include "frames.h"
 #include "log.h"
+#include "ratelimit.h"
 #include "server.h"
 #include "session.h"
 
@@ -61,35 +63,42 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
 {
     char uri[256];
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0)
-        return http_refuse(wsi, HTTP_STATUS_NOT_FOUND, NULL);
+        return http_refuse(wsi, HTTP_STATUS_NOT_FOUND, NULL, NULL);
     if (br->shutting_down)
-        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     if (br->maintenance) {
         log_info("upgrade_refused", "reason=maintenance");
-        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     }
     if (!origin_allowed(br, wsi)) {
         log_info("upgrade_refused", "reason=origin");
-        return http_refuse(wsi, HTTP_STATUS_FORBIDDEN, NULL);
+        return http_refuse(wsi, HTTP_STATUS_FORBIDDEN, NULL, NULL);
     }
     if (br->n_sessions >= (unsigned)br->cfg.max_connections) {
         log_warn("upgrade_refused", "reason=full connections=%u", br->n_sessions);
-        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     }
     char *buf = malloc(AUTH_MAX_TOKEN_BYTES + 2);
     if (!buf)
-        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     struct auth_claims claims;
     const char *token = find_token(wsi, buf, AUTH_MAX_TOKEN_BYTES + 2);
     enum auth_result r = auth_verify(&br->keys, token, time(NULL), &claims);
     free(buf);
     if (r != AUTH_OK) {
         log_info("auth_refused", "reason=%s", auth_result_name(r));
-        return http_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "Bearer error=\"invalid_token\"");
+        return http_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "www-authenticate:", "Bearer error=\"invalid_token\"");
+    }
+    uint64_t penalty_ms = rate_penalty_left(br->rates, claims.sub, uv_now(&br->loop));
+    if (penalty_ms > 0) { /* closed with 4029 moments ago: reconnecting is no way around the limit */
+        char seconds[24];
+        snprintf(seconds, sizeof seconds, "%llu", (unsigned long long)(penalty_ms + 999) / 1000);
+        log_info("upgrade_refused", "reason=rate_limit user=%s retry_after=%s", claims.sub, seconds);
+        return http_refuse(wsi, 429 /* Too Many Requests */, "retry-after:", seconds);
     }
     struct auth_claims *carried = malloc(sizeof *carried);
     if (!carried)
-        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL);
+        return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     *carried = claims;
     lws_set_opaque_user_data(wsi, carried);
     return 0;
