@@ -36,6 +36,17 @@ ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 UBSAN_OPTIONS=print_stacktrace=1:ha
   grep -v '^[0-9]*: ok ' || status=1
 grep -q '100% tests passed' "$workdir/ctest-asan.log" || status=1
 
+# A leak shows only when a bridge exits, often after its test passed: the e2e helpers keep every
+# sanitizer report they see, and any report fails the run.
+if compgen -G "$workdir/sanitizer-reports/*" >/dev/null; then
+  echo "FAILED: sanitizer reports from rt-bridge:" >&2
+  for report in "$workdir"/sanitizer-reports/*; do
+    echo "-- $report" >&2
+    grep -E -A12 'ERROR: |runtime error: ' "$report" | head -60 >&2
+  done
+  status=1
+fi
+
 echo "== summary"
 for log in "$workdir/ctest.log" "$workdir/ctest-asan.log"; do
   grep -E '^[0-9]+/[0-9]+ Test +#[0-9]+: ' "$log" | sed 's/^/  /'

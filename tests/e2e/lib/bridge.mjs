@@ -1,5 +1,6 @@
 // bridge: starts a real rt-bridge process on a free port and stops it, checking a clean exit.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,6 +37,21 @@ export async function until(fn, { timeout = 10000, interval = 50, what = 'condit
   }
 }
 
+// What AddressSanitizer, LeakSanitizer and UBSan print when they find something.
+const SANITIZER_REPORT = /ERROR: (AddressSanitizer|LeakSanitizer)|runtime error: |SUMMARY: UndefinedBehaviorSanitizer/;
+
+/** A bridge whose output holds a sanitizer report fails the test that ran it and, whichever test
+ * that was, leaves the report in $PGRT_TEST_TMP/sanitizer-reports for scripts/test.sh to fail on
+ * (a leak is only reported at exit, often after the test's own assertions). */
+function keepSanitizerReport(bridge) {
+  if (!SANITIZER_REPORT.test(bridge.log)) return;
+  const dir = path.join(process.env.PGRT_TEST_TMP || '/tmp', 'sanitizer-reports');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, `rt-bridge-${bridge.proc.pid}.log`), bridge.log);
+  process.exitCode = 1;
+  console.error(`sanitizer report from rt-bridge ${bridge.proc.pid}:\n${bridge.log.slice(-4000)}`);
+}
+
 export class Bridge {
   constructor({ args = [], env = {}, secret = DEFAULT_SECRET } = {}) {
     this.args = args;
@@ -55,7 +71,11 @@ export class Bridge {
     this.proc = spawn(BRIDGE_BIN, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
     this.proc.stdout.on('data', (d) => { this.log += d; });
     this.proc.stderr.on('data', (d) => { this.log += d; });
-    this.exited = new Promise((resolve) => this.proc.on('exit', (code, signal) => resolve({ code, signal })));
+    // 'close' (not 'exit'): by then all of its output, a sanitizer's report included, has been read.
+    this.exited = new Promise((resolve) => this.proc.on('close', (code, signal) => {
+      keepSanitizerReport(this);
+      resolve({ code, signal });
+    }));
     let gone = false;
     this.exited.then(() => { gone = true; });
     await until(async () => {
