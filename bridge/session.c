@@ -18,6 +18,11 @@
 
 static void drop_queue(struct session *s);
 
+/* Closes that are nobody's fault (shutdown, token expiry) still commit and answer the commands the
+ * client already sent before the close frame goes; the grace period or the close timeout bounds
+ * the wait. A flooder (4029) or a client that does not read (4008) is owed nothing more. */
+static bool answers_before_close(const struct session *s) { return s->close_code == 1001 || s->close_code == 4001; }
+
 struct session *session_new(struct bridge *br, struct lws *wsi, const struct auth_claims *claims)
 {
     struct session *s = calloc(1, sizeof *s);
@@ -174,7 +179,7 @@ bool session_offer(struct session *s, struct outbuf *ob)
 
 void session_send(struct session *s, struct outbuf *ob)
 {
-    if (!ob || s->close_code || s->gone || s->br->destroying)
+    if (!ob || s->gone || s->br->destroying || s->close_sent || (s->close_code && !answers_before_close(s)))
         return;
     /* Replies are never dropped (each ref gets exactly one), even one larger than the queue bound
      * (a big history page); the rate limit bounds how many pile up, and a queue already holding
@@ -217,8 +222,8 @@ int session_writable(struct session *s)
     /* Frames already queued (the shutdown notice, the RATE_LIMITED replies that explain a 4029)
      * go out before the close frame; a slow consumer's queue was already dropped. */
     if (s->close_code && s->q_len == 0) {
-        if (s->close_sent)
-            return 0;
+        if (s->close_sent || (s->inflight > 0 && answers_before_close(s)))
+            return 0; /* the last reply's write comes back here */
         /* Two lws 4.1.6 traps: a reason set with lws_close_reason() is lost when the close starts
          * from SERVER_WRITEABLE (peers saw 1006), and closing the socket with unread input makes
          * the kernel reset the connection, destroying the close frame in flight. So the close

@@ -6,7 +6,9 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Bridge } from './lib/bridge.mjs';
+import { spawn } from 'node:child_process';
+import { Bridge, until } from './lib/bridge.mjs';
+import { psql } from './lib/pg.mjs';
 import { connect, upgradeStatus, Client } from './lib/client.mjs';
 import * as jwt from './lib/jwt.mjs';
 
@@ -192,6 +194,33 @@ describe('SIGTERM', () => {
     const shutdown = await c.next((f) => f.type === 'system');
     assert.equal(shutdown.event, 'shutdown');
     assert.equal((await c.closed).code, 1001);
+    assert.deepEqual(await stopped, { code: 0, signal: null }, bridge.log.slice(-2000));
+  });
+});
+
+describe('SIGTERM with commands in flight', () => {
+  test('a command waiting on the database when SIGTERM comes is committed and replied to before the 1001 close', async () => {
+    const bridge = await new Bridge({ args: ['--shutdown-grace-ms', '10000'] }).start();
+    const room = `term_${process.pid}_${Date.now()}`;
+    await psql(`SELECT rt.create_room('chat', 'alice', NULL, '${room}')`);
+    const c = await connect(bridge.wsUrl, jwt.token('alice'));
+    await c.request({ type: 'join', room });
+    // psql holds the room row, so the send waits inside PostgreSQL while the bridge is told to stop.
+    const locker = spawn('psql', ['-X', '-At', '-c',
+      `BEGIN; SELECT 1 FROM rt.rooms WHERE id = '${room}' FOR UPDATE; SELECT pg_sleep(1.5); COMMIT;`]);
+    const lockerDone = new Promise((r) => locker.on('exit', r));
+    await until(async () => Number(await psql(`SELECT count(*) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(1.5)%' AND state = 'active' AND pid <> pg_backend_pid()`)) === 1,
+      { what: 'psql to hold the room row' });
+    const reply = c.request({ type: 'send', room, body: 'in flight at SIGTERM', client_msg_id: 'term-1' }, 10000);
+    await until(async () => Number(await psql(`SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query LIKE '%rt.batch%'`)) === 1,
+      { what: 'the send to wait for the lock' });
+    const stopped = bridge.stop();
+    await c.next((f) => f.type === 'system' && f.event === 'shutdown');
+    const r = await reply;
+    assert.equal(r.ok, true, JSON.stringify(r));
+    assert.equal((await c.closed).code, 1001);
+    assert.equal(await psql(`SELECT body FROM rt.messages WHERE room = '${room}' AND client_msg_id = 'term-1'`), 'in flight at SIGTERM');
+    await lockerDone;
     assert.deepEqual(await stopped, { code: 0, signal: null }, bridge.log.slice(-2000));
   });
 });
