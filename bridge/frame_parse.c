@@ -4,6 +4,7 @@
  */
 #include "frame_parse.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -48,6 +49,54 @@ static void refuse_unparsable(struct frame_request *req, const char *text, size_
         snprintf(req->error, sizeof req->error, "frame is not valid JSON for pgrt: %s", jerr->text);
 }
 
+#define PG_NUMERIC_DSCALE_MAX 16383 /* digits after the point a PostgreSQL numeric (so jsonb) can hold */
+
+static bool is_digit(char c) { return c >= '0' && c <= '9'; }
+
+/*
+ * Whether PostgreSQL's jsonb can hold every number of a frame jansson accepted. jansson reads a
+ * number too small for a double (1e-20000) as 0, but jsonb refuses more than 16383 digits after
+ * the point, or an exponent beyond its int range. A database frame travels to rt.batch as jsonb
+ * text together with other connections' commands, so one such number would fail their whole
+ * batch: refuse it here, like an integer beyond 64 bits. `text` is valid JSON.
+ */
+static bool numbers_fit_jsonb(const char *text, size_t len)
+{
+    bool in_string = false;
+    for (size_t i = 0; i < len; i++) {
+        if (in_string) {
+            if (text[i] == '\\')
+                i++;
+            else if (text[i] == '"')
+                in_string = false;
+            continue;
+        }
+        if (text[i] == '"')
+            in_string = true;
+        if (text[i] != '-' && !is_digit(text[i]))
+            continue; /* outside strings, only numbers hold '-' or digits */
+        i += text[i] == '-';
+        while (i < len && is_digit(text[i]))
+            i++;
+        long long frac = 0, exp = 0;
+        if (i < len && text[i] == '.')
+            for (i++; i < len && is_digit(text[i]); i++)
+                frac++;
+        if (i < len && (text[i] == 'e' || text[i] == 'E')) {
+            bool negative = ++i < len && text[i] == '-';
+            i += i < len && (text[i] == '-' || text[i] == '+');
+            for (; i < len && is_digit(text[i]); i++)
+                if (exp < INT_MAX) /* saturates: anything this large is refused anyway */
+                    exp = exp * 10 + (text[i] - '0');
+            exp = negative ? -exp : exp;
+        }
+        if (frac - exp > PG_NUMERIC_DSCALE_MAX || exp >= INT_MAX / 2 || exp <= -(INT_MAX / 2))
+            return false;
+        i--; /* the loop steps past the number's last character */
+    }
+    return true;
+}
+
 static void read_db_frame(struct frame_request *req, const char *type)
 {
     req->kind = FRAME_DB;
@@ -82,6 +131,10 @@ void frame_parse(const char *text, size_t len, struct frame_request *req)
         return;
     }
     req->ref = ref;
+    if (!numbers_fit_jsonb(text, len)) {
+        refuse(req, FRAME_MALFORMED, "other", "a number is out of range");
+        return;
+    }
     req->type = t;
     req->label = t ? t : "other";
     if (!t) {
