@@ -12,14 +12,13 @@
 
 #include "auth.h"
 #include "http.h"
+#include "http_input.h"
 #include "log.h"
 #include "pool.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
 #include "ws.h"
-
-#define ADMIN_MAX_BODY 65536
 
 /* One POST waiting for its body or its database call. */
 struct admin_request {
@@ -53,11 +52,13 @@ static unsigned authorize(struct bridge *br, struct lws *wsi)
 {
     char buf[AUTH_MAX_TOKEN_BYTES + 16];
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
-    if (n <= 0 || n >= (int)sizeof buf || lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) < 0 ||
-        strncasecmp(buf, "Bearer ", 7) != 0)
+    const char *token = NULL;
+    if (n > 0 && n < (int)sizeof buf && lws_hdr_copy(wsi, buf, sizeof buf, WSI_TOKEN_HTTP_AUTHORIZATION) >= 0)
+        token = http_bearer_token(buf);
+    if (!token)
         return HTTP_STATUS_UNAUTHORIZED;
     struct auth_claims claims;
-    enum auth_result r = auth_verify(&br->keys, buf + 7, time(NULL), &claims);
+    enum auth_result r = auth_verify(&br->keys, token, time(NULL), &claims);
     if (r != AUTH_OK) {
         log_info("admin_refused", "reason=%s", auth_result_name(r));
         return HTTP_STATUS_UNAUTHORIZED;
@@ -130,7 +131,7 @@ int admin_body(struct lws *wsi, const void *in, size_t len)
     struct admin_request **slotp = slot(wsi), *r = slotp ? *slotp : NULL;
     if (!r || r->too_large)
         return 0;
-    if (r->len + len > ADMIN_MAX_BODY) {
+    if (r->len + len > HTTP_ADMIN_MAX_BODY) {
         r->too_large = true;
         return 0;
     }
@@ -190,18 +191,14 @@ int admin_body_done(struct lws *wsi)
         return -1;
     if (r->too_large)
         return answer_now(wsi, HTTP_STATUS_REQ_ENTITY_TOO_LARGE, "TOO_LARGE", "the body is limited to 64 KiB");
-    json_t *req = r->body ? json_loadb(r->body, r->len, JSON_REJECT_DUPLICATES, NULL) : NULL;
-    json_t *event = json_object_get(req, "event"), *data = json_object_get(req, "data");
-    if (!json_is_object(req) || !json_is_string(event) || (data && !json_is_object(data))) {
-        json_decref(req);
+    char *event, *data_text;
+    if (!http_broadcast_body(r->body, r->len, &event, &data_text))
         return answer_now(wsi, HTTP_STATUS_BAD_REQUEST, "BAD_REQUEST",
                           "the body must be {\"event\": string, \"data\": object}");
-    }
-    char *data_text = data ? json_dumps(data, JSON_COMPACT) : strdup("{}");
-    const char *params[] = {json_string_value(event), data_text};
-    bool sent = data_text && pool_query(r->br->pool, "SELECT rt.broadcast($1, $2::jsonb)", 2, params, broadcast_done, r);
+    const char *params[] = {event, data_text};
+    bool sent = pool_query(r->br->pool, "SELECT rt.broadcast($1, $2::jsonb)", 2, params, broadcast_done, r);
+    free(event);
     free(data_text);
-    json_decref(req);
     if (!sent)
         return answer_now(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, "UNAVAILABLE", "the database is unreachable; retry");
     r->in_db = true;

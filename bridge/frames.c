@@ -1,8 +1,8 @@
 /*
  * frames: one client frame in, at most one reply out. The bridge answers ping and auth itself;
  * every other frame goes verbatim to rt.batch with the connection's verified user, and its reply
- * is built from what PostgreSQL returned, after the transaction committed. The bridge reads only
- * what routing needs (type, ref, room, since) and leaves every rule to SQL.
+ * is built from what PostgreSQL returned, after the transaction committed. What a frame asks for is
+ * read by frame_parse.c (only what routing needs); every rule is SQL's.
  */
 #include "frames.h"
 
@@ -12,15 +12,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "frame_parse.h"
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
-
-static const char *const db_types[] = {"join", "leave", "send", "publish", "signal",
-                                       "state", "edit", "delete", "read", "history"};
 
 /* A client command plus what the bridge must remember to route its reply. */
 struct frame_cmd {
@@ -146,26 +144,21 @@ static void dispatch(struct session *s, struct frame_cmd *fc)
     }
 }
 
-static bool valid_room(json_t *room)
-{
-    return json_is_string(room) && json_string_length(room) >= 1 && json_string_length(room) <= 64;
-}
-
 /* Sends a database-bound frame to the pool. */
-static void submit(struct session *s, json_t *frame, json_t *ref, const char *type, const char *text, size_t len)
+static void submit(struct session *s, const struct frame_request *req, const char *text, size_t len)
 {
     struct bridge *br = s->br;
-    json_t *room = json_object_get(frame, "room");
+    const char *type = req->label;
     bool is_join = strcmp(type, "join") == 0;
     if (s->nwaiting >= MAX_WAITING_COMMANDS) {
-        send_local_error(s, ref, type, "RATE_LIMITED", "too many commands waiting; slow down", true);
+        send_local_error(s, req->ref, type, "RATE_LIMITED", "too many commands waiting; slow down", true);
         return;
     }
-    if (is_join && valid_room(room) && !router_joined(s, json_string_value(room)) &&
+    if (is_join && req->room[0] && !router_joined(s, req->room) &&
         s->nsubs >= (unsigned)br->cfg.max_rooms_per_connection) {
         char msg[96];
         snprintf(msg, sizeof msg, "a connection may join at most %d rooms", br->cfg.max_rooms_per_connection);
-        send_local_error(s, ref, type, "TOO_LARGE", msg, false);
+        send_local_error(s, req->ref, type, "TOO_LARGE", msg, false);
         return;
     }
     struct frame_cmd *fc = calloc(1, sizeof *fc);
@@ -173,7 +166,7 @@ static void submit(struct session *s, json_t *frame, json_t *ref, const char *ty
     if (!fc || !copy) {
         free(fc);
         free(copy);
-        send_local_error(s, ref, type, "INTERNAL", "out of memory", true);
+        send_local_error(s, req->ref, type, "INTERNAL", "out of memory", true);
         return;
     }
     memcpy(copy, text, len);
@@ -185,14 +178,10 @@ static void submit(struct session *s, json_t *frame, json_t *ref, const char *ty
     fc->cmd.frame = copy;
     fc->cmd.frame_len = len;
     fc->cmd.started_us = metrics_now_us();
-    fc->ref_json = ref ? json_dumps(ref, JSON_ENCODE_ANY) : NULL;
+    fc->ref_json = req->ref ? json_dumps(req->ref, JSON_ENCODE_ANY) : NULL;
     fc->is_join = is_join;
-    fc->since = -1;
-    if (valid_room(room))
-        snprintf(fc->room, sizeof fc->room, "%s", json_string_value(room));
-    json_t *since = json_object_get(frame, "since");
-    if (json_is_integer(since) && json_integer_value(since) >= 0)
-        fc->since = json_integer_value(since);
+    fc->since = req->since;
+    snprintf(fc->room, sizeof fc->room, "%s", req->room);
 
     if (fc->room[0] && is_join && !router_join_begin(br->router, s, fc->room))
         fc->room[0] = '\0';
@@ -257,15 +246,10 @@ static void handle_ping(struct session *s, json_t *ref)
 }
 
 /* Refreshes the connection's token before it expires; the user must stay the same. */
-static void handle_auth(struct session *s, json_t *frame, json_t *ref)
+static void handle_auth(struct session *s, const char *token, json_t *ref)
 {
-    json_t *token = json_object_get(frame, "token");
-    if (!json_is_string(token)) {
-        send_local_error(s, ref, "auth", "BAD_REQUEST", "\"token\" must be a string", false);
-        return;
-    }
     struct auth_claims claims;
-    enum auth_result r = auth_verify(&s->br->keys, json_string_value(token), time(NULL), &claims);
+    enum auth_result r = auth_verify(&s->br->keys, token, time(NULL), &claims);
     if (r != AUTH_OK) {
         char msg[64];
         snprintf(msg, sizeof msg, "token refused: %s", auth_result_name(r));
@@ -284,100 +268,32 @@ static void handle_auth(struct session *s, json_t *frame, json_t *ref)
                                        (json_int_t)claims.exp));
 }
 
-/* Frames whose reply is their whole point: without a ref there is nothing to answer. */
-static bool needs_ref(const char *type)
-{
-    static const char *const types[] = {"join", "leave", "send", "publish", "state", "edit", "delete", "history", "auth"};
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(type, types[i]) == 0)
-            return true;
-    return false;
-}
-
-/*
- * A frame jansson refuses may still be an object whose only fault is a \u0000 or an integer beyond
- * 64 bits: parse it leniently just to find its ref, so the client gets a reply it can match.
- */
-static void refuse_unparsable(struct session *s, const char *text, size_t len, const json_error_t *jerr)
-{
-    json_t *lenient = json_loadb(text, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
-    json_t *ref = json_object_get(lenient, "ref");
-    char msg[200];
-    snprintf(msg, sizeof msg, "frame is not valid JSON for pgrt: %s", jerr->text);
-    if (json_is_object(lenient))
-        snprintf(msg, sizeof msg, "%s",
-                 strstr(jerr->text, "NUL") || strstr(jerr->text, "\\u0000") ? "strings must not contain \\u0000"
-                                                                           : "a number is out of range");
-    send_local_error(s, json_is_string(ref) && json_string_length(ref) <= 128 ? ref : NULL, "other", "BAD_REQUEST", msg,
-                     false);
-    json_decref(lenient);
-}
-
-/* A frame over the rate limit: refused with its ref when it has a usable one, whatever else it holds. */
-static void refuse_over_rate(struct session *s, json_t *frame)
-{
-    json_t *ref = json_object_get(frame, "ref"), *type = json_object_get(frame, "type");
-    if (!json_is_string(ref) || json_string_length(ref) > 128)
-        ref = NULL;
-    send_local_error(s, ref, json_is_string(type) ? json_string_value(type) : "other", "RATE_LIMITED",
-                     "too many frames; slow down", true);
-}
-
 void frames_handle(struct session *s, const char *text, size_t len)
 {
     metrics_frame_in();
     /* Every frame spends a token before anything else, so that a flood of malformed frames is
      * throttled and closed (4029) like a flood of valid ones. */
     bool within_rate = session_rate_ok(s);
-    json_error_t jerr;
-    json_t *frame = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
-    if (!within_rate) {
-        refuse_over_rate(s, frame);
-        json_decref(frame);
-        return;
-    }
-    if (!frame) {
-        refuse_unparsable(s, text, len, &jerr);
-        return;
-    }
-    if (!json_is_object(frame)) {
-        send_local_error(s, NULL, "other", "BAD_REQUEST", "frame must be a JSON object", false);
-        json_decref(frame);
-        return;
-    }
-    json_t *ref = json_object_get(frame, "ref");
-    json_t *type = json_object_get(frame, "type");
-    const char *t = json_is_string(type) ? json_string_value(type) : NULL;
-    if (ref && (!json_is_string(ref) || json_string_length(ref) > 128)) {
-        send_local_error(s, NULL, "other", "BAD_REQUEST", "\"ref\" must be a string of at most 128 characters", false);
-    } else if (!t) {
-        send_local_error(s, ref, "other", "BAD_REQUEST", "\"type\" must be a string", false);
-    } else if (!ref && needs_ref(t)) {
-        char msg[80];
-        snprintf(msg, sizeof msg, "a %s frame needs a \"ref\" to reply to", t);
-        send_local_error(s, NULL, t, "BAD_REQUEST", msg, false);
-    } else if (strcmp(t, "ping") == 0) {
-        handle_ping(s, ref);
-    } else if (strcmp(t, "auth") == 0) {
-        handle_auth(s, frame, ref);
-    } else {
-        size_t i = 0;
-        while (i < sizeof db_types / sizeof db_types[0] && strcmp(t, db_types[i]) != 0)
-            i++;
-        if (i < sizeof db_types / sizeof db_types[0])
-            submit(s, frame, ref, db_types[i], text, len);
-        else
-            send_local_error(s, ref, "other", "BAD_REQUEST", "unknown frame type", false);
-    }
-    json_decref(frame);
+    struct frame_request req;
+    frame_parse(text, len, &req);
+    if (!within_rate)
+        send_local_error(s, req.ref, req.type ? req.type : "other", "RATE_LIMITED", "too many frames; slow down", true);
+    else if (req.kind == FRAME_MALFORMED || req.kind == FRAME_INVALID)
+        send_local_error(s, req.ref, req.label, "BAD_REQUEST", req.error, false);
+    else if (req.kind == FRAME_PING)
+        handle_ping(s, req.ref);
+    else if (req.kind == FRAME_AUTH)
+        handle_auth(s, req.token, req.ref);
+    else
+        submit(s, &req, text, len);
+    frame_request_free(&req);
 }
 
 void frames_refuse_binary(struct session *s)
 {
     metrics_frame_in();
-    if (!session_rate_ok(s)) {
-        refuse_over_rate(s, NULL);
-        return;
-    }
-    send_local_error(s, NULL, "other", "BAD_REQUEST", "frames must be JSON text, not binary", false);
+    if (!session_rate_ok(s))
+        send_local_error(s, NULL, "other", "RATE_LIMITED", "too many frames; slow down", true);
+    else
+        send_local_error(s, NULL, "other", "BAD_REQUEST", "frames must be JSON text, not binary", false);
 }

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "admin.h"
+#include "http_input.h"
 #include "metrics.h"
 #include "server.h"
 
@@ -68,44 +69,15 @@ static int health(struct bridge *br, struct lws *wsi)
     return http_respond_json(wsi, up && !br->shutting_down ? HTTP_STATUS_OK : HTTP_STATUS_SERVICE_UNAVAILABLE, obj);
 }
 
-static const char *mime_type(const char *path)
-{
-    static const struct { const char *ext, *type; } types[] = {
-        {".html", "text/html; charset=utf-8"}, {".js", "text/javascript; charset=utf-8"},
-        {".mjs", "text/javascript; charset=utf-8"}, {".css", "text/css; charset=utf-8"},
-        {".json", "application/json"}, {".svg", "image/svg+xml"}, {".png", "image/png"},
-        {".ico", "image/x-icon"}, {".ts", "text/plain; charset=utf-8"}, {".map", "application/json"},
-    };
-    const char *dot = strrchr(path, '.');
-    for (size_t i = 0; dot && i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(dot, types[i].ext) == 0)
-            return types[i].type;
-    return NULL;
-}
-
-/* Only plain relative names under the web root: no "..", no hidden files, no odd bytes. */
-static bool safe_path(const char *uri)
-{
-    if (uri[0] != '/' || strlen(uri) > 200)
-        return false;
-    for (const char *c = uri; *c; c++) {
-        bool ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
-                  *c == '/' || *c == '-' || *c == '_' || *c == '.';
-        if (!ok || (c[0] == '/' && c[1] == '.'))
-            return false;
-    }
-    return true;
-}
-
 static int static_file(struct bridge *br, struct lws *wsi, const char *uri)
 {
     char path[1024];
     struct stat st;
     const char *mime;
-    if (!safe_path(uri))
+    if (!http_safe_path(uri))
         return http_respond_error(wsi, HTTP_STATUS_NOT_FOUND, "NOT_FOUND", "no such file");
     snprintf(path, sizeof path, "%s%s", br->cfg.web_root, strcmp(uri, "/") == 0 ? "/index.html" : uri);
-    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(mime = mime_type(path)))
+    if (stat(path, &st) != 0 || !S_ISREG(st.st_mode) || !(mime = http_mime_type(path)))
         return http_respond_error(wsi, HTTP_STATUS_NOT_FOUND, "NOT_FOUND", "no such file");
     int n = lws_serve_http_file(wsi, path, mime, NULL, 0);
     if (n < 0)

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "maintenance.h"
 #include "metrics.h"
+#include "notify_parse.h"
 #include "outbuf.h"
 #include "pool.h"
 #include "server.h"
@@ -306,33 +307,6 @@ static void deliver(struct room *room, long long seq, struct outbuf *ob, const c
         drop_removed_user(room, removed_user);
 }
 
-/* Parsed facts about one event frame: what routing needs, nothing more. */
-struct event_facts {
-    const char *type;
-    const char *room;
-    long long seq; /* -1: a signal */
-    const char *event;
-    const char *removed_user;
-};
-
-static bool read_facts(json_t *obj, struct event_facts *f)
-{
-    json_t *type = json_object_get(obj, "type"), *room = json_object_get(obj, "room"),
-           *seq = json_object_get(obj, "seq"), *event = json_object_get(obj, "event");
-    if (!json_is_string(type))
-        return false;
-    f->type = json_string_value(type);
-    f->room = json_is_string(room) ? json_string_value(room) : NULL;
-    f->seq = json_is_integer(seq) ? json_integer_value(seq) : -1;
-    f->event = json_is_string(event) ? json_string_value(event) : "";
-    f->removed_user = NULL;
-    if (strcmp(f->event, "member_removed") == 0) {
-        json_t *user = json_object_get(json_object_get(obj, "data"), "user");
-        f->removed_user = json_is_string(user) ? json_string_value(user) : NULL;
-    }
-    return true;
-}
-
 /* ---- fetching from the log ---------------------------------------------------------------- */
 
 /*
@@ -377,16 +351,14 @@ static void fill_row(struct fetch *f, long long seq, const char *text, size_t le
     struct room *room = f->room;
     if (seq <= room->last_seq)
         return;
-    json_t *obj = json_loadb(text, len, 0, NULL);
-    struct event_facts facts = {0};
-    if (obj)
-        read_facts(obj, &facts);
+    struct notify_facts facts;
+    notify_parse(text, len, &facts);
     struct outbuf *ob = outbuf_new(text, len);
     room->last_seq = seq;
     if (ob)
         deliver(room, seq, ob, facts.removed_user);
     outbuf_unref(ob);
-    json_decref(obj);
+    notify_facts_free(&facts);
 }
 
 static void on_fill(void *ctx, PGresult *res)
@@ -539,17 +511,16 @@ static void route_signal(struct room *room, const char *payload, size_t len)
  * than PRESENCE_SINGLE_MAX changes in one interval) goes out as one `presence_batch` event with
  * each user's latest status, instead of one frame per change per member.
  */
-static void queue_presence(struct router *r, struct room *room, json_t *obj, const char *payload, size_t len)
+static void queue_presence(struct router *r, struct room *room, const struct notify_facts *f, const char *payload,
+                           size_t len)
 {
-    json_t *data = json_object_get(obj, "data");
-    json_t *user = json_object_get(data, "user"), *status = json_object_get(data, "status");
-    if (!json_is_string(user) || !json_is_string(status) || !r->timer_ready) {
+    if (!r->timer_ready) {
         route_signal(room, payload, len);
         return;
     }
     struct presence_change *c = NULL;
     for (unsigned i = 0; i < room->npresence && !c; i++)
-        if (strcmp(room->presence[i].user, json_string_value(user)) == 0)
+        if (strcmp(room->presence[i].user, f->presence_user) == 0)
             c = &room->presence[i];
     if (!c) {
         if (room->npresence == PRESENCE_MAX_PENDING) {
@@ -568,9 +539,9 @@ static void queue_presence(struct router *r, struct room *room, json_t *obj, con
         }
         c = &room->presence[room->npresence++];
         memset(c, 0, sizeof *c);
-        snprintf(c->user, sizeof c->user, "%s", json_string_value(user));
+        snprintf(c->user, sizeof c->user, "%s", f->presence_user);
     }
-    c->joined = strcmp(json_string_value(status), "joined") == 0;
+    c->joined = f->presence_joined;
     if (room->nrecent < PRESENCE_SINGLE_MAX)
         room->recent[room->nrecent++] = outbuf_new(payload, len);
     room->nchanges++;
@@ -623,14 +594,13 @@ static void on_presence_timer(uv_timer_t *t)
     }
 }
 
-static void route_persisted(struct room *room, const struct event_facts *f, const char *payload, size_t len,
-                            bool is_ref)
+static void route_persisted(struct room *room, const struct notify_facts *f, const char *payload, size_t len)
 {
     if (f->seq > room->seen_max)
         room->seen_max = f->seq;
     if (!room->known || room->filling || f->seq <= room->last_seq)
         return; /* not joined yet (the join's replay covers it), being filled, or already sent */
-    if (f->seq == room->last_seq + 1 && !is_ref) {
+    if (f->seq == room->last_seq + 1 && !f->is_ref) {
         struct outbuf *ob = outbuf_new(payload, len);
         room->last_seq = f->seq;
         if (ob)
@@ -643,44 +613,37 @@ static void route_persisted(struct room *room, const struct event_facts *f, cons
 }
 
 /* A system frame: to every connection of one user, or to every connection. */
-static void route_system(struct router *r, json_t *obj, const char *payload, size_t len)
+static void route_system(struct router *r, const struct notify_facts *f, const char *payload, size_t len)
 {
-    json_t *event = json_object_get(obj, "event");
-    if (json_is_string(event) && strcmp(json_string_value(event), "maintenance") == 0)
+    if (f->maintenance)
         maintenance_refresh(r->br);
-    json_t *user = json_object_get(obj, "user");
     struct outbuf *ob = outbuf_new(payload, len);
     for (struct session *s = r->br->sessions; ob && s; s = s->next)
-        if (!user || (json_is_string(user) && strcmp(s->claims.sub, json_string_value(user)) == 0))
+        if (f->system_everyone || (f->system_user && strcmp(s->claims.sub, f->system_user) == 0))
             session_offer(s, ob);
     outbuf_unref(ob);
 }
 
 void router_notify(struct router *r, const char *payload, size_t len)
 {
-    json_t *obj = json_loadb(payload, len, 0, NULL);
-    struct event_facts f;
-    if (!json_is_object(obj) || !read_facts(obj, &f)) {
+    struct notify_facts f;
+    notify_parse(payload, len, &f);
+    if (f.route == NOTIFY_NOT_A_FRAME) {
         log_warn("notify_ignored", "reason=\"not a frame\" bytes=%zu", len);
-        json_decref(obj);
+        notify_facts_free(&f);
         return;
     }
-    metrics_notify(obj);
-    if (strcmp(f.type, "system") == 0) {
-        route_system(r, obj, payload, len);
-    } else if (f.room) {
-        struct room *room = room_find(r, f.room);
-        if (room) {
-            bool is_ref = strcmp(f.type, "ref") == 0;
-            if (f.seq >= 0)
-                route_persisted(room, &f, payload, len, is_ref);
-            else if (!is_ref && strcmp(f.event, "presence") == 0)
-                queue_presence(r, room, obj, payload, len);
-            else if (!is_ref)
-                route_signal(room, payload, len);
-        }
-    }
-    json_decref(obj);
+    metrics_notify(f.obj);
+    struct room *room = f.route == NOTIFY_SYSTEM || !f.room ? NULL : room_find(r, f.room);
+    if (f.route == NOTIFY_SYSTEM)
+        route_system(r, &f, payload, len);
+    else if (room && f.route == NOTIFY_PERSISTED)
+        route_persisted(room, &f, payload, len);
+    else if (room && f.route == NOTIFY_PRESENCE)
+        queue_presence(r, room, &f, payload, len);
+    else if (room && f.route == NOTIFY_SIGNAL)
+        route_signal(room, payload, len);
+    notify_facts_free(&f);
 }
 
 void router_resync(struct router *r)

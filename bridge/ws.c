@@ -7,6 +7,7 @@
 
 #include "admin.h"
 #include "frames.h"
+#include "http_input.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -21,12 +22,8 @@ static const char *find_token(struct lws *wsi, char *buf, int size)
     if (n > 0) {
         if (n >= size || lws_hdr_copy(wsi, buf, size, WSI_TOKEN_HTTP_AUTHORIZATION) < 0)
             return "";
-        if (strncasecmp(buf, "Bearer ", 7) != 0)
-            return "";
-        const char *t = buf + 7;
-        while (*t == ' ')
-            t++;
-        return t;
+        const char *t = http_bearer_token(buf);
+        return t ? t : "";
     }
     const char *t = lws_get_urlarg_by_name(wsi, "token=", buf, size);
     return t ? t : NULL;
@@ -36,26 +33,13 @@ static const char *find_token(struct lws *wsi, char *buf, int size)
 static bool origin_allowed(const struct bridge *br, struct lws *wsi)
 {
     const char *list = br->cfg.allowed_origins;
-    if (!list || strcmp(list, "*") == 0)
-        return true;
     char origin[256];
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_ORIGIN);
-    if (n <= 0)
+    if (n <= 0 || http_origins_open(list))
         return true;
     if (n >= (int)sizeof origin || lws_hdr_copy(wsi, origin, sizeof origin, WSI_TOKEN_ORIGIN) < 0)
         return false;
-    size_t len = strlen(origin);
-    for (const char *p = list; *p;) {
-        while (*p == ',' || *p == ' ')
-            p++;
-        const char *end = p;
-        while (*end && *end != ',' && *end != ' ')
-            end++;
-        if ((size_t)(end - p) == len && strncmp(p, origin, len) == 0)
-            return true;
-        p = end;
-    }
-    return false;
+    return http_origin_allowed(list, origin);
 }
 
 /* Decides before the upgrade; a refusal carries a real HTTP status. */

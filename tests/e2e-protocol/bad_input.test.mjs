@@ -141,6 +141,8 @@ describe('frames with a usable ref get a reply with BAD_REQUEST and store nothin
     'seq 2^63 exactly (raw)': () => `{"type":"read","room":"${R()}","seq":9223372036854775808}`,
     'duplicate room keys (raw)': () => `{"type":"send","room":"${R()}","room":"${C()}","body":"which room?"}`,
     'duplicate body keys (raw)': () => `{"type":"send","room":"${R()}","body":"one","body":"two"}`,
+    // jansson reads it as 0; PostgreSQL's jsonb refuses more than 16383 digits after the point
+    'a number too small for PostgreSQL (raw)': () => `{"type":"send","room":"${R()}","body":"x","n":1e-20000}`,
     'a lone surrogate escape in body (raw)': () => `{"type":"send","room":"${R()}","body":"a\\ud800b"}`,
     'since negative': () => ({ type: 'join', room: R(), since: -1 }),
     'since huge': () => ({ type: 'join', room: R(), since: 1e300 }),
@@ -275,6 +277,28 @@ describe('hostile input never breaks other clients\' commands', () => {
     // The bad frame gets BAD_REQUEST: a reply, or an error frame if the parser refused the frame whole.
     const b = await Promise.race([bad, x.next((f) => f.type === 'error')]);
     assert.equal((b.error ?? b).code, 'BAD_REQUEST', JSON.stringify(b));
+    assert.equal(await eventCount(r), 2 + 40);
+    await closeAll(x, y);
+  });
+});
+
+describe('numbers PostgreSQL cannot hold', () => {
+  // Found while fuzzing: such a frame went into rt.batch as jsonb with other connections' commands,
+  // and PostgreSQL's refusal failed the whole batch (INTERNAL for everyone in it).
+  test('a 1e-20000 frame sent amid valid sends from others fails alone, with its ref', async () => {
+    const bob = uid('bob');
+    const r = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+    const x = await open(bridge, alice), y = await open(bridge, bob);
+    await x.join(r); await y.join(r);
+    const goods = [];
+    for (let i = 0; i < 20; i++) goods.push(y.request({ type: 'send', room: r, body: `good ${i}` }));
+    const bad = x.next((f) => f.type === 'reply' && f.ref === 'tiny', 5000);
+    x.ws.send(`{"type":"send","room":"${r}","ref":"tiny","body":"x","n":1e-20000}`);
+    for (let i = 20; i < 40; i++) goods.push(y.request({ type: 'send', room: r, body: `good ${i}` }));
+    for (const rep of await Promise.all(goods)) assert.equal(rep.ok, true, JSON.stringify(rep));
+    const b = await bad;
+    assert.equal(b.ok, false);
+    assert.equal(b.error.code, 'BAD_REQUEST', JSON.stringify(b));
     assert.equal(await eventCount(r), 2 + 40);
     await closeAll(x, y);
   });

@@ -1,0 +1,70 @@
+/*
+ * fuzz_frame: a client's WebSocket text frame through frame_parse (the strict parse, the lenient
+ * reparse that finds `ref`, the routing facts) and the metrics reader that scans a frame's "type"
+ * without parsing it. Checks what frames.c relies on: a ref is a short string, a room fits, a
+ * database frame is one of the known types, every refusal has a message.
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "frame_parse.h"
+#include "metrics.h"
+
+#define REQUIRE(cond)                                                                                        \
+    do {                                                                                                     \
+        if (!(cond))                                                                                         \
+            abort();                                                                                         \
+    } while (0)
+
+static bool is_db_type(const char *t)
+{
+    static const char *const types[] = {"join", "leave", "send", "publish", "signal",
+                                        "state", "edit", "delete", "read", "history"};
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
+        if (strcmp(t, types[i]) == 0)
+            return true;
+    return false;
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    const char *text = (const char *)data;
+    struct frame_request req;
+    frame_parse(text, size, &req);
+
+    REQUIRE(req.label != NULL);
+    if (req.ref)
+        REQUIRE(json_is_string(req.ref) && json_string_length(req.ref) <= FRAME_MAX_REF_CHARS);
+    REQUIRE(strlen(req.room) <= FRAME_MAX_ROOM_BYTES);
+    REQUIRE(req.since >= -1);
+    switch (req.kind) {
+    case FRAME_MALFORMED:
+    case FRAME_INVALID:
+        REQUIRE(req.error[0] != '\0');
+        REQUIRE(req.room[0] == '\0' && req.since == -1);
+        break;
+    case FRAME_PING:
+        REQUIRE(strcmp(req.type, "ping") == 0);
+        break;
+    case FRAME_AUTH:
+        REQUIRE(req.ref && req.token && strcmp(req.type, "auth") == 0);
+        break;
+    case FRAME_DB:
+        REQUIRE(is_db_type(req.label) && strcmp(req.label, req.type) == 0);
+        REQUIRE(req.ref || strcmp(req.type, "signal") == 0 || strcmp(req.type, "read") == 0);
+        break;
+    default:
+        abort();
+    }
+    /* What frames.c does with a parsed frame that can still go wrong on odd input. */
+    if (req.ref) {
+        char *ref_json = json_dumps(req.ref, JSON_ENCODE_ANY);
+        REQUIRE(ref_json != NULL);
+        free(ref_json);
+    }
+    metrics_command_local(req.label, "BAD_REQUEST");
+    metrics_command_done(text, size, false, "{\"code\":\"BAD_REQUEST\",\"message\":\"x\"}", 0);
+    frame_request_free(&req);
+    return 0;
+}
