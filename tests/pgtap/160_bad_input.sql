@@ -20,7 +20,7 @@ SELECT rt.delete_message('r', 'bob', 8);                                        
 SELECT rt.create_room('conversation', 'ann', NULL, 'c');
 SELECT rt.add_member('c', 'bob'), rt.add_member('c', 'vic', 'viewer'), rt.add_member('c', 'bot', 'service');
 SELECT rt.create_room('chat', 'zed', NULL, 'x');
-SELECT rt.post_message('x', 'zed', 'private');
+SELECT rt.post_message('x', 'zed', 'private', client_msg_id => 'z-1');
 SELECT rt.create_room('chat', 'ann', NULL, 'e');
 SELECT rt.add_member('e', 'bob');
 SELECT rt.post_message('e', 'bob', 'before the end');                               -- e seq 3
@@ -150,6 +150,8 @@ INSERT INTO bad (call, code, what) VALUES
 ($$SELECT rt.post_message('r', 'vic', 'x', client_msg_id => 'b-1')$$,           'FORBIDDEN',   'post_message: a viewer replays another''s client_msg_id'),
 ($$SELECT rt.post_message('x', 'bob', 'x')$$,                                   'FORBIDDEN',   'post_message: a foreign room'),
 ($$SELECT rt.post_message('nope', 'bob', 'x')$$,                                'FORBIDDEN',   'post_message: a missing room'),
+($$SELECT rt.post_message('x', 'ann', 'x', client_msg_id => 'z-1')$$,           'FORBIDDEN',   'post_message: an outsider replays a foreign room''s client_msg_id'),
+($$SELECT rt.post_message('e', 'eve', 'x', client_msg_id => 'b-1')$$,           'FORBIDDEN',   'post_message: an outsider retries into an ended room'),
 ($$SELECT rt.post_message('e', 'bob', 'x')$$,                                   'CONFLICT',    'post_message: an ended room'),
 ($$SELECT rt.post_message('e', 'bob', 'x', client_msg_id => 'new')$$,           'CONFLICT',    'post_message: an ended room, new client_msg_id'),
 -- edit_message
