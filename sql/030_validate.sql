@@ -54,24 +54,36 @@ $$;
 
 COMMENT ON FUNCTION rt.check_event_name(text, text) IS 'Internal: BAD_REQUEST unless a valid event name.';
 
--- A JSON object argument (meta, data, prefs) of at most max_bytes bytes of JSON text.
+-- A JSON object argument (meta, data, prefs) of at most max_bytes bytes of JSON text, nested at
+-- most 64 levels below the object. Why a depth limit: bridges parse every NOTIFY payload with jansson,
+-- which refuses JSON nested deeper than 2048 levels; an event stored deeper than that from SQL was
+-- dropped by every bridge ("notify_ignored") and reached clients only once a later event revealed the
+-- gap. 64 is far beyond real data and keeps WebSocket and SQL callers under the same rule.
+-- (`strict $.**{65}`: some value sits 65 levels below the top; the path engine stops descending
+-- at that level, so even a hostile document costs a bounded walk.)
 CREATE OR REPLACE FUNCTION rt.check_object(doc jsonb, field text, max_bytes integer DEFAULT NULL) RETURNS void
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_bytes integer;
 BEGIN
     IF doc IS NULL THEN
         PERFORM rt.raise('BAD_REQUEST', format('"%s" is required', field));
     ELSIF jsonb_typeof(doc) <> 'object' THEN
         PERFORM rt.raise('BAD_REQUEST', format('"%s" must be a JSON object', field));
-    ELSIF max_bytes IS NOT NULL AND octet_length(doc::text) > max_bytes THEN
+    END IF;
+    v_bytes := octet_length(doc::text);
+    IF max_bytes IS NOT NULL AND v_bytes > max_bytes THEN
         PERFORM rt.raise('TOO_LARGE', format('"%s" is larger than %s bytes', field, max_bytes));
+    ELSIF v_bytes > 130 AND jsonb_path_exists(doc, 'strict $.**{65}') THEN -- 65 levels need 130+ bytes
+        PERFORM rt.raise('BAD_REQUEST', format('"%s" must be nested at most 64 levels deep', field));
     END IF;
 END
 $$;
 
 COMMENT ON FUNCTION rt.check_object(jsonb, text, integer) IS
-    'Internal: BAD_REQUEST unless a JSON object; TOO_LARGE beyond max_bytes.';
+    'Internal: BAD_REQUEST unless a JSON object nested at most 64 levels deep; TOO_LARGE beyond max_bytes.';
 
 -- A message body: non-empty text within the event size limit.
 CREATE OR REPLACE FUNCTION rt.check_body(body text) RETURNS void

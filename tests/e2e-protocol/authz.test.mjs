@@ -226,3 +226,94 @@ test('a member removed while a long replay to them is in progress receives nothi
   if (got.length) assertSeqRange(got, 1, got.at(-1), 'what bob got before the removal');
   await closeAll(b);
 });
+
+test('errors on a foreign room reveal nothing: the same code and words as for a missing room, whatever check the frame would reach next', async () => {
+  const owner = uid('owner'), bob = uid('bob'), mallory = uid('mallory');
+  const secret = uid('secret');
+  const room = await makeRoom({ kind: 'conversation', owner, members: { [bob]: 'member' } });
+  await psql(`SELECT rt.post_message(${lit(room)}, ${lit(bob)}, ${lit(secret)}, client_msg_id => 'bob-1');
+              SELECT rt.transition(${lit(room)}, ${lit(owner)}, 'LISTENING')`);
+  const head = await lastSeq(room);
+  const ghost = uid('room');
+  const m = await open(b2, mallory);
+  // Each frame is valid on its own; past the membership check it would meet a check that depends on
+  // the room (its kind, states, version, latest seq, messages, stored client_msg_ids).
+  const frames = [
+    { type: 'join', since: 999999 }, { type: 'join', since: head },
+    { type: 'state', to: 'SLEEPING' }, { type: 'state', to: 'LISTENING' }, { type: 'state', to: 'PROCESSING', expect: 0 },
+    { type: 'state', to: 'ENDED' },
+    { type: 'read', seq: 999999 }, { type: 'read', seq: head },
+    { type: 'edit', seq: 2, body: 'x' }, { type: 'edit', seq: 4, body: 'x' }, { type: 'edit', seq: 999999, body: 'x' },
+    { type: 'delete', seq: 4 }, { type: 'delete', seq: 999999 },
+    { type: 'publish', event: 'nope', data: {} }, { type: 'publish', event: 'message', data: {} },
+    { type: 'signal', event: 'status', data: {} },
+    { type: 'send', body: 'guess', client_msg_id: 'bob-1' },
+    { type: 'history', before: 999999, limit: 1000 },
+  ];
+  for (const f of frames) {
+    const e = await m.fail({ ...f, room }, 'FORBIDDEN');
+    const e2 = await m.fail({ ...f, room: ghost });
+    assert.equal(e2.code, 'FORBIDDEN', `${JSON.stringify(f)} on a missing room: ${JSON.stringify(e2)}`);
+    assert.equal(e.message.replaceAll(room, 'R'), e2.message.replaceAll(ghost, 'R'), `${JSON.stringify(f)}: the words tell the rooms apart`);
+    const words = e.message.replaceAll(room, 'R').replaceAll(mallory, 'M'); // the ids it was given may appear
+    for (const word of [secret, owner, bob, 'conversation', 'LISTENING', 'IDLE', 'version']) {
+      assert.ok(!words.includes(word), `${JSON.stringify(f)}: the error reveals "${word}": ${e.message}`);
+    }
+    assert.doesNotMatch(words, new RegExp(`\\b${head}\\b`), `${JSON.stringify(f)}: the error reveals the latest seq: ${e.message}`);
+  }
+  await m.barrier();
+  assert.ok(!seen(m).includes(secret) && !seen(m).includes(bob), 'mallory learned something of the room');
+  assert.equal(await lastSeq(room), head, 'the refused frames changed the room');
+  await closeAll(m);
+});
+
+test('presence and read signals of a room never reach outsiders on either bridge, nor a removed member', async () => {
+  const alice = uid('alice'), bob = uid('bob'), carol = uid('carol'), mallory = uid('mallory');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member', [carol]: 'member' } });
+  const a = await open(b1, alice);
+  await a.join(room);
+  const m1 = await open(b1, mallory), m2 = await open(b2, mallory);
+  const bob1 = await open(b1, bob), bob2 = await open(b2, bob);
+  await bob1.join(room); await bob2.join(room);
+  await a.next((f) => f.event === 'presence' && f.room === room && f.data?.user === bob && f.data?.status === 'joined');
+  await psql(`SELECT rt.remove_member(${lit(room)}, ${lit(bob)})`);
+  const removed = await lastSeq(room);
+  for (const c of [bob1, bob2]) await c.waitSeq(room, removed).catch(() => {}); // member_removed itself may or may not reach him
+  // Carol comes and goes on each bridge, reads, types: presence, read and typing signals in the room.
+  const c2 = await open(b2, carol);
+  await c2.join(room);
+  await a.next((f) => f.event === 'presence' && f.room === room && f.data?.user === carol && f.data?.status === 'joined', 10000);
+  await c2.ok({ type: 'read', room, seq: removed });
+  await c2.ok({ type: 'signal', room, event: 'typing', data: {} });
+  await c2.close();
+  await a.next((f) => f.event === 'presence' && f.room === room && f.data?.user === carol && f.data?.status === 'left', 10000);
+  const c1 = await open(b1, carol);
+  await c1.join(room);
+  await a.next((f) => f.event === 'presence' && f.room === room && f.data?.user === carol && f.data?.status === 'joined', 10000);
+  await a.next((f) => f.event === 'read' && f.room === room && f.data?.user === carol);
+  await sleep(300); // presence is coalesced (--presence-interval-ms): give a leak time to arrive
+  for (const c of [m1, m2, bob1, bob2]) await c.barrier();
+  for (const [name, c] of [['mallory on b1', m1], ['mallory on b2', m2]]) {
+    assert.equal(c.log.filter((f) => f.room === room).length, 0, `${name} received frames of the room`);
+    assert.ok(!seen(c).includes(carol) && !seen(c).includes(alice), `${name} learned who is in the room`);
+  }
+  for (const [name, c] of [['bob on b1', bob1], ['bob on b2', bob2]]) {
+    assert.ok(!seen(c).includes(carol), `${name} (removed) still sees the room's presence, reads or typing: ` +
+      JSON.stringify(c.log.filter((f) => JSON.stringify(f).includes(carol))).slice(0, 300));
+  }
+  await closeAll(a, m1, m2, bob1, bob2, c1);
+});
+
+test('a member\'s refused edit or delete of another\'s message does not echo its body or author', async () => {
+  const alice = uid('alice'), bob = uid('bob'), carol = uid('carol');
+  const secret = uid('secret');
+  const room = await makeRoom({ owner: alice, members: { [bob]: 'member', [carol]: 'member' } });
+  const c = await open(b1, carol);
+  await c.join(room);
+  const msg = JSON.parse(await psql(`SELECT rt.post_message(${lit(room)}, ${lit(bob)}, ${lit(secret)})`));
+  for (const f of [{ type: 'edit', room, seq: msg.seq, body: 'mine now' }, { type: 'delete', room, seq: msg.seq }]) {
+    const e = await c.fail(f, 'FORBIDDEN');
+    assert.ok(!e.message.includes(secret), `${f.type}: the error echoes the body: ${e.message}`);
+  }
+  await closeAll(c);
+});

@@ -129,6 +129,9 @@ describe('frames with a usable ref get a reply with BAD_REQUEST and store nothin
     'data as an array': () => ({ type: 'publish', room: R(), event: 'status', data: [] }),
     'data as a string': () => ({ type: 'publish', room: R(), event: 'status', data: '{}' }),
     'data with a NUL inside': () => ({ type: 'publish', room: R(), event: 'status', data: { s: '\u0000' } }),
+    // Parseable by the bridge, but deeper than the 64 levels meta/data may have (sql-api.md).
+    'data nested 100 levels deep': () => ({ type: 'publish', room: R(), event: 'status', data: { a: JSON.parse('['.repeat(100) + ']'.repeat(100)) } }),
+    'meta nested 100 levels deep': () => ({ type: 'send', room: R(), body: 'x', meta: JSON.parse('{"a":'.repeat(100) + '1' + '}'.repeat(100)) }),
     'event as a number': () => ({ type: 'publish', room: R(), event: 1, data: {} }),
     'seq as a string': () => ({ type: 'edit', room: R(), seq: '2', body: 'x' }),
     'seq as a float': () => ({ type: 'edit', room: R(), seq: 2.5, body: 'x' }),
