@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "frames.h"
 #include "log.h"
@@ -222,7 +223,20 @@ int session_writable(struct session *s)
     /* Frames already queued (the shutdown notice, the RATE_LIMITED replies that explain a 4029)
      * go out before the close frame; a slow consumer's queue was already dropped. */
     if (s->close_code && s->q_len == 0) {
-        if (s->close_sent || (s->inflight > 0 && answers_before_close(s)))
+        if (s->close_sent) {
+            /* A peer we no longer read from will not get its answering close through: end our
+             * side (FIN after the close frame) so that it sees the close now, not at the timeout. */
+            if (s->rx_stopped && !s->write_shut) {
+                if (lws_partial_buffered(s->wsi)) {
+                    lws_callback_on_writable(s->wsi);
+                } else {
+                    s->write_shut = true;
+                    shutdown(lws_get_socket_fd(s->wsi), SHUT_WR);
+                }
+            }
+            return 0;
+        }
+        if (s->inflight > 0 && answers_before_close(s))
             return 0; /* the last reply's write comes back here */
         /* Two lws 4.1.6 traps: a reason set with lws_close_reason() is lost when the close starts
          * from SERVER_WRITEABLE (peers saw 1006), and closing the socket with unread input makes
@@ -238,6 +252,8 @@ int session_writable(struct session *s)
         if (lws_write(s->wsi, frame + LWS_PRE, 2 + n, SESSION_LWS_WRITE_CLOSE) < 0)
             return -1;
         s->close_sent = true;
+        if (s->rx_stopped)
+            lws_callback_on_writable(s->wsi);
         lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_ACK, 5);
         return 0;
     }
@@ -275,8 +291,11 @@ int session_receive(struct session *s, const void *in, size_t len)
          * reset; but a peer still pouring data in is not worth a read per packet until the
          * timeout: past a drain allowance its socket is left unread and TCP pushes back. */
         s->rx_after_close += len;
-        if (s->rx_after_close > SESSION_CLOSE_DRAIN_BYTES)
+        if (s->rx_after_close > SESSION_CLOSE_DRAIN_BYTES && !s->rx_stopped) {
+            s->rx_stopped = true;
             lws_rx_flow_control(s->wsi, 0);
+            lws_callback_on_writable(s->wsi); /* to end our side once the close frame is out */
+        }
         return 0;
     }
     if (!s->rx_too_large && s->rx_len + len > max) {

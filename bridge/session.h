@@ -53,6 +53,8 @@ struct session {
     bool rx_binary;
     size_t rx_discarded;
     size_t rx_after_close; /* bytes the peer sent after close_code was set */
+    bool rx_stopped;       /* past SESSION_CLOSE_DRAIN_BYTES of them: no longer read */
+    bool write_shut;       /* and our side ended after the close frame */
 
     int close_code; /* 0, or the code to close with once the queue allows */
     bool close_sent; /* our close frame is out; waiting for the peer's answer */

@@ -1,13 +1,15 @@
 // flooder: a hostile client in its own process (so that its busy loop does not slow the test's own
 // clients): CONNECTIONS connections, each sending frames as fast as the socket takes them and
-// reconnecting whenever the bridge closes it, until SECONDS pass. Prints one JSON line of counts.
+// reconnecting whenever the bridge closes it (at once, or after the Retry-After of a refused
+// upgrade), until SECONDS pass. Prints one JSON line of counts.
 //   node flooder.mjs WS_URL TOKEN ROOM SECONDS CONNECTIONS
 import WebSocket from 'ws';
 
 const [url, token, room, seconds, connections] = process.argv.slice(2);
 const endAt = Date.now() + Number(seconds) * 1000;
 const counts = { connections: 0, refused: {}, sent: 0, rateLimited: 0, otherErrors: 0, replies: 0, closes: {} };
-const frame = (i) => JSON.stringify({ type: 'send', room, ref: `f${i}`, body: 'flood' });
+const TYPE = process.env.FLOOD_TYPE || 'send';
+const frame = (i) => JSON.stringify({ type: TYPE, room, ref: `f${i}`, body: 'flood' });
 const BURST = 500; // frames queued per turn, then wait for the socket to drain
 
 function floodOnce() {
@@ -28,12 +30,13 @@ function floodOnce() {
       else if (f.type === 'error') counts.otherErrors++;
       else if (f.type === 'reply') counts.replies++;
     });
-    ws.on('unexpected-response', (req, res) => { // the upgrade was refused: try again at once
+    ws.on('unexpected-response', (req, res) => { // the upgrade was refused: try again when told
       counts.connections--;
       counts.refused[res.statusCode] = (counts.refused[res.statusCode] || 0) + 1;
+      const wait = Math.min(Number(res.headers['retry-after']) || 0, Math.max(0, (endAt - Date.now()) / 1000));
       res.resume();
       req.destroy();
-      resolve();
+      setTimeout(resolve, wait * 1000);
     });
     ws.on('error', () => {});
     ws.on('close', (code) => {
