@@ -4,7 +4,8 @@
 // to the other bridge and resume with `since`; sends that got no reply or UNAVAILABLE are retried
 // with the same client_msg_id. At the end every client holds every seq of each of its rooms exactly
 // once, in order, from its join to the end; the database holds exactly the acknowledged messages,
-// each once; the killed bridge's presence is reaped within --bridge-stale-seconds plus one heartbeat/reap interval (5 s, bridge/registry.c).
+// each once; the killed bridge's presence is reaped within --bridge-stale-seconds plus one
+// heartbeat/reap interval (5 s, bridge/registry.c).
 // Uses a private PostgreSQL cluster (it is restarted); PGRT_CHAOS_PG_PORT picks its port.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
