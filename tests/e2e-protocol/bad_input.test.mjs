@@ -265,23 +265,32 @@ describe('oversized frames', () => {
   });
 });
 
+/**
+ * Bob sends 40 valid messages while alice's one bad frame (sent by `sendBad(aliceClient, room)`,
+ * which resolves to its reply or error) goes in among them: his all succeed, hers alone fails.
+ */
+async function failsAloneAmidGoodSends(sendBad) {
+  const bob = uid('bob');
+  const r = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
+  const x = await open(bridge, alice), y = await open(bridge, bob);
+  await x.join(r); await y.join(r);
+  const goods = [];
+  for (let i = 0; i < 20; i++) goods.push(y.request({ type: 'send', room: r, body: `good ${i}` }));
+  const bad = sendBad(x, r);
+  for (let i = 20; i < 40; i++) goods.push(y.request({ type: 'send', room: r, body: `good ${i}` }));
+  for (const rep of await Promise.all(goods)) assert.equal(rep.ok, true, JSON.stringify(rep));
+  const refusal = await bad;
+  assert.equal(await eventCount(r), 2 + 40);
+  await closeAll(x, y);
+  return refusal;
+}
+
 describe('hostile input never breaks other clients\' commands', () => {
   test('a NUL-containing frame sent amid valid sends from others fails alone', async () => {
-    const bob = uid('bob');
-    const r = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
-    const x = await open(bridge, alice), y = await open(bridge, bob);
-    await x.join(r); await y.join(r);
-    const goods = [];
-    for (let i = 0; i < 20; i++) goods.push(y.request({ type: 'send', room: r, body: `good ${i}` }));
-    const bad = x.request({ type: 'send', room: r, body: 'bad\u0000' });
-    for (let i = 20; i < 40; i++) goods.push(y.request({ type: 'send', room: r, body: `good ${i}` }));
-    const replies = await Promise.all(goods);
-    for (const rep of replies) assert.equal(rep.ok, true, JSON.stringify(rep));
-    // The bad frame gets BAD_REQUEST: a reply, or an error frame if the parser refused the frame whole.
-    const b = await Promise.race([bad, x.next((f) => f.type === 'error')]);
+    // BAD_REQUEST: a reply, or an error frame if the parser refused the frame whole.
+    const b = await failsAloneAmidGoodSends((x, r) =>
+      Promise.race([x.request({ type: 'send', room: r, body: 'bad\u0000' }), x.next((f) => f.type === 'error')]));
     assert.equal((b.error ?? b).code, 'BAD_REQUEST', JSON.stringify(b));
-    assert.equal(await eventCount(r), 2 + 40);
-    await closeAll(x, y);
   });
 });
 
@@ -289,21 +298,13 @@ describe('numbers PostgreSQL cannot hold', () => {
   // Found while fuzzing: such a frame went into rt.batch as jsonb with other connections' commands,
   // and PostgreSQL's refusal failed the whole batch (INTERNAL for everyone in it).
   test('a 1e-20000 frame sent amid valid sends from others fails alone, with its ref', async () => {
-    const bob = uid('bob');
-    const r = await makeRoom({ owner: alice, members: { [bob]: 'member' } });
-    const x = await open(bridge, alice), y = await open(bridge, bob);
-    await x.join(r); await y.join(r);
-    const goods = [];
-    for (let i = 0; i < 20; i++) goods.push(y.request({ type: 'send', room: r, body: `good ${i}` }));
-    const bad = x.next((f) => f.type === 'reply' && f.ref === 'tiny', 5000);
-    x.ws.send(`{"type":"send","room":"${r}","ref":"tiny","body":"x","n":1e-20000}`);
-    for (let i = 20; i < 40; i++) goods.push(y.request({ type: 'send', room: r, body: `good ${i}` }));
-    for (const rep of await Promise.all(goods)) assert.equal(rep.ok, true, JSON.stringify(rep));
-    const b = await bad;
+    const b = await failsAloneAmidGoodSends((x, r) => {
+      const reply = x.next((f) => f.type === 'reply' && f.ref === 'tiny', 5000);
+      x.ws.send(`{"type":"send","room":"${r}","ref":"tiny","body":"x","n":1e-20000}`);
+      return reply;
+    });
     assert.equal(b.ok, false);
     assert.equal(b.error.code, 'BAD_REQUEST', JSON.stringify(b));
-    assert.equal(await eventCount(r), 2 + 40);
-    await closeAll(x, y);
   });
 });
 
