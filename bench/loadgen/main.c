@@ -22,7 +22,8 @@ static void usage(FILE *out) {
         "  --senders N           connections 0..N-1 send (all)\n"
         "  --rate N              open loop: sends per second in all (0: idle)\n"
         "  --window W            closed loop: W sends in flight per sender\n"
-        "  --duration S --settle S --drain S   sending/idle time, quiet time after joins, wait at the end (10, 1, 5)\n"
+        "  --duration S --settle S --drain S   sending/idle time, longest wait for quiet after the joins, wait at the end (10, 30, 5)\n"
+        "  --join-timeout S      seconds beyond conns/connect-rate for all joins to be answered (60)\n"
         "  --body-bytes N        message body length (48)\n",
         out);
 }
@@ -39,13 +40,13 @@ static int parse_list(const char *s, int *out, int max) {
 
 int main(int argc, char **argv) {
   struct lg_config cfg = {.host = "127.0.0.1", .room_prefix = "bench_r", .user_prefix = "bench_u", .conns = 100,
-                          .rooms = 10, .connect_rate = 2000, .duration = 10, .settle = 1, .drain = 5, .body_bytes = 48};
+                          .rooms = 10, .connect_rate = 2000, .join_timeout = 60, .duration = 10, .settle = 30, .drain = 5, .body_bytes = 48};
   static const struct option opts[] = {
       {"host", 1, 0, 'h'}, {"ports", 1, 0, 'p'}, {"bridge-pids", 1, 0, 'b'}, {"pg-pid", 1, 0, 'g'},
       {"secret", 1, 0, 's'}, {"room-prefix", 1, 0, 'R'}, {"user-prefix", 1, 0, 'U'}, {"conns", 1, 0, 'n'},
       {"rooms", 1, 0, 'r'}, {"connect-rate", 1, 0, 'c'}, {"senders", 1, 0, 'S'}, {"rate", 1, 0, 'a'},
       {"window", 1, 0, 'w'}, {"duration", 1, 0, 'd'}, {"settle", 1, 0, 't'}, {"drain", 1, 0, 'D'},
-      {"body-bytes", 1, 0, 'B'}, {"help", 0, 0, '?'}, {0, 0, 0, 0}};
+      {"body-bytes", 1, 0, 'B'}, {"join-timeout", 1, 0, 'J'}, {"help", 0, 0, '?'}, {0, 0, 0, 0}};
   int pids[LG_MAX_BRIDGES], o;
   while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
     switch (o) {
@@ -68,6 +69,7 @@ int main(int argc, char **argv) {
     case 'd': cfg.duration = atof(optarg); break;
     case 't': cfg.settle = atof(optarg); break;
     case 'D': cfg.drain = atof(optarg); break;
+    case 'J': cfg.join_timeout = atof(optarg); break;
     case 'B': cfg.body_bytes = (uint32_t)strtoul(optarg, NULL, 10); break;
     case '?': usage(o == '?' && optopt == 0 ? stdout : stderr); return optopt == 0 ? 0 : 2;
     default: usage(stderr); return 2;

@@ -28,7 +28,7 @@ struct run {
   bool finished;             /* the run is over: closes are ours, not failures */
   bool sending;              /* closed loop: an ack triggers the next send while this holds */
   uint32_t next_sender;
-  uint64_t first_send, last_event;
+  uint64_t first_send, last_event, last_frame;
   char nonce[16];
 };
 
@@ -171,6 +171,7 @@ static void on_text(void *ctx, struct conn *c, const char *p, size_t n) {
   struct run *run = ctx;
   struct json_span v[6];
   uint64_t t = now_ns();
+  run->last_frame = t;
   if (!json_members(p, n, names, 6, v)) return;
   if (json_span_is(v[0], "event")) {
     if (json_span_is(v[3], "message")) on_delivery(run, c, v[4], v[5], t);
@@ -221,7 +222,7 @@ static void sample_bridges(const struct lg_config *cfg, long *rss, double *cpu) 
 static void connect_all(struct run *run) {
   const struct lg_config *cfg = run->cfg;
   uint64_t t0 = now_ns();
-  uint64_t deadline = t0 + (uint64_t)((cfg->conns / (double)cfg->connect_rate + 60) * 1e9);
+  uint64_t deadline = t0 + (uint64_t)((cfg->conns / (double)cfg->connect_rate + cfg->join_timeout) * 1e9);
   while (run->settled < cfg->conns && now_ns() < deadline) {
     double elapsed = (double)(now_ns() - t0) / 1e9;
     while (run->started < cfg->conns && run->pending < MAX_HANDSHAKES && run->started < elapsed * cfg->connect_rate + 1) {
@@ -241,6 +242,13 @@ static void connect_all(struct run *run) {
 static void poll_for(struct run *run, double seconds) {
   uint64_t end = now_ns() + (uint64_t)(seconds * 1e9);
   while (now_ns() < end) ws_poll(&run->loop, 10);
+}
+
+/* Waits until no frame has arrived for a second (the presence of everybody joining has reached
+ * everybody, and the bridge is idle again), but at most `seconds`. */
+static void settle(struct run *run, double seconds) {
+  uint64_t end = now_ns() + (uint64_t)(seconds * 1e9);
+  while (now_ns() < end && now_ns() - run->last_frame < 1000000000u) ws_poll(&run->loop, 10);
 }
 
 /* Open loop: the number of sends due is rate x elapsed, whatever the replies do; the senders take
@@ -303,7 +311,9 @@ int scenario_run(const struct lg_config *cfg, struct lg_result *res) {
   sample_bridges(cfg, &res->rss_before_kib, &cpu);
   connect_all(&run);
   for (uint32_t i = 0; i < cfg->conns; i++) res->connected += run.conns[i].joined;
-  poll_for(&run, cfg->settle);   /* the presence of everybody joining reaches everybody */
+  fprintf(stderr, "connect phase: %u started, %u settled, %u still pending, %u joined\n", run.started, run.settled,
+          run.pending, res->connected);
+  settle(&run, cfg->settle);
   sample_bridges(cfg, &res->rss_joined_kib, &cpu);
 
   double bridge0 = cpu, pg0 = cfg->pg_pid ? proc_tree_cpu_seconds(cfg->pg_pid) : 0, self0 = self_cpu_seconds();

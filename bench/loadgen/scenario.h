@@ -26,6 +26,7 @@ struct lg_config {
   uint32_t senders;                 /* connections 0 .. senders-1 send */
   double rate;                      /* open loop: sends per second, all senders together */
   uint32_t window;                  /* closed loop (if > 0): sends in flight per sender */
+  double join_timeout;              /* seconds beyond conns / connect_rate for every join to be answered */
   double duration, settle, drain;   /* seconds: sending (or idling), quiet after joins, waiting at the end */
   uint32_t body_bytes;              /* message body length (at least the ~40 bytes of stamp) */
 };
