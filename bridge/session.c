@@ -29,7 +29,9 @@ struct session *session_new(struct bridge *br, struct lws *wsi, const struct aut
     struct session *s = calloc(1, sizeof *s);
     if (!s)
         return NULL;
-    s->queue = calloc(SESSION_QUEUE_MAX_FRAMES, sizeof *s->queue);
+    /* Starts small: a full-size ring is 64 KiB per connection, most of a connection's memory. */
+    s->q_cap = SESSION_QUEUE_MIN_FRAMES;
+    s->queue = calloc(s->q_cap, sizeof *s->queue);
     if (!s->queue) {
         free(s);
         return NULL;
@@ -138,11 +140,30 @@ void session_close(struct session *s, int code, const char *reason)
     lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, s->br->shutting_down ? 0 : 10);
 }
 
+/* Doubles the ring, unrolled so that q_head is 0; false when it is at its bound or memory is short. */
+static bool grow_queue(struct session *s)
+{
+    if (s->q_cap >= SESSION_QUEUE_MAX_FRAMES)
+        return false;
+    struct outbuf **q = malloc(2 * (size_t)s->q_cap * sizeof *q);
+    if (!q)
+        return false;
+    for (unsigned i = 0; i < s->q_len; i++)
+        q[i] = s->queue[(s->q_head + i) % s->q_cap];
+    free(s->queue);
+    s->queue = q;
+    s->q_head = 0;
+    s->q_cap *= 2;
+    return true;
+}
+
+static bool queue_full(struct session *s) { return s->q_len == s->q_cap && !grow_queue(s); }
+
 static void enqueue(struct session *s, struct outbuf *ob)
 {
     if (s->q_len == 0)
         s->progress_ms = uv_now(&s->br->loop); /* the stall clock starts when data waits */
-    s->queue[(s->q_head + s->q_len) % SESSION_QUEUE_MAX_FRAMES] = outbuf_ref(ob);
+    s->queue[(s->q_head + s->q_len) % s->q_cap] = outbuf_ref(ob);
     s->q_len++;
     s->q_bytes += ob->len;
     lws_callback_on_writable(s->wsi);
@@ -152,7 +173,7 @@ static void drop_queue(struct session *s)
 {
     while (s->q_len) {
         outbuf_unref(s->queue[s->q_head]);
-        s->q_head = (s->q_head + 1) % SESSION_QUEUE_MAX_FRAMES;
+        s->q_head = (s->q_head + 1) % s->q_cap;
         s->q_len--;
     }
     s->q_bytes = 0;
@@ -172,7 +193,7 @@ bool session_offer(struct session *s, struct outbuf *ob)
 {
     if (!ob || s->close_code || s->gone || s->br->destroying)
         return true; /* nothing to deliver to: not a reason to fall back to replay */
-    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes + ob->len > (size_t)s->br->cfg.max_queue_bytes)
+    if (s->q_bytes + ob->len > (size_t)s->br->cfg.max_queue_bytes || queue_full(s))
         return false;
     enqueue(s, ob);
     return true;
@@ -185,7 +206,7 @@ void session_send(struct session *s, struct outbuf *ob)
     /* Replies are never dropped (each ref gets exactly one), even one larger than the queue bound
      * (a big history page); the rate limit bounds how many pile up, and a queue already holding
      * twice the bound is the hard stop for a client that reads nothing. */
-    if (s->q_len == SESSION_QUEUE_MAX_FRAMES || s->q_bytes > 2 * (size_t)s->br->cfg.max_queue_bytes) {
+    if (s->q_bytes > 2 * (size_t)s->br->cfg.max_queue_bytes || queue_full(s)) {
         close_slow_consumer(s, "hard_limit");
         return;
     }
@@ -262,7 +283,7 @@ int session_writable(struct session *s)
     struct outbuf *ob = s->queue[s->q_head];
     int n = lws_write(s->wsi, outbuf_payload(ob), ob->len, LWS_WRITE_TEXT);
     metrics_frame_out();
-    s->q_head = (s->q_head + 1) % SESSION_QUEUE_MAX_FRAMES;
+    s->q_head = (s->q_head + 1) % s->q_cap;
     s->q_len--;
     s->q_bytes -= ob->len;
     outbuf_unref(ob);

@@ -16,6 +16,7 @@ struct sub;
 struct command;
 
 #define SESSION_QUEUE_MAX_FRAMES 8192
+#define SESSION_QUEUE_MIN_FRAMES 8 /* an idle connection's ring: most never queue more */
 #define SESSION_CLOSE_DRAIN_BYTES (64 * 1024) /* read and dropped after our close, then no more */
 
 /* One of these is created for each WebSocket connection once its upgrade is accepted. */
@@ -43,8 +44,8 @@ struct session {
     unsigned long long progress_ms; /* last write, or when data began to wait: the stall clock */
     bool drain_waiters; /* a replay waits for the send queue to drain (router.c) */
 
-    struct outbuf **queue; /* ring of SESSION_QUEUE_MAX_FRAMES */
-    unsigned q_head, q_len;
+    struct outbuf **queue; /* ring of q_cap slots, grown by doubling up to SESSION_QUEUE_MAX_FRAMES */
+    unsigned q_head, q_len, q_cap;
     size_t q_bytes;
 
     char *rx; /* reassembly of a fragmented frame, at most cfg.max_frame_bytes */

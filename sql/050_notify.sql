@@ -7,10 +7,11 @@
 -- backend's per-notification channel scan short, and let a psql user watch one room with a 1/16
 -- share of the traffic. md5 (not hashtext) because the mapping must never change across versions.
 
+-- PL/pgSQL, not SQL, because it runs for every event: see rt.setting() in 020_settings.sql.
 CREATE OR REPLACE FUNCTION rt.room_channel(room text) RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-AS $$ SELECT 'rt_rooms_' || left(md5(room), 1) $$;
+AS $$ BEGIN RETURN 'rt_rooms_' || left(md5(room), 1); END $$;
 
 COMMENT ON FUNCTION rt.room_channel(text) IS
     'The channel that carries a room''s events and signals: LISTEN to it to watch the room (payloads name their room).';
@@ -35,9 +36,9 @@ COMMENT ON FUNCTION rt.channels() IS 'Every channel a bridge must LISTEN to: the
 
 -- The largest payload pg_notify accepts (8000 bytes fails and aborts the transaction).
 CREATE OR REPLACE FUNCTION rt.notify_max_bytes() RETURNS integer
-    LANGUAGE sql IMMUTABLE PARALLEL SAFE
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-AS $$ SELECT 7999 $$;
+AS $$ BEGIN RETURN 7999; END $$;
 
 COMMENT ON FUNCTION rt.notify_max_bytes() IS 'Internal: the largest NOTIFY payload, in bytes.';
 

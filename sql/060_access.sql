@@ -3,20 +3,28 @@
 -- with an actor named, a missing room and a room the actor is not in look identical (FORBIDDEN);
 -- without one (a trusted backend call), a missing room is NOT_FOUND.
 
+-- These two are PL/pgSQL, not SQL, because every command calls them: see rt.setting() in
+-- 020_settings.sql.
 CREATE OR REPLACE FUNCTION rt.has_right(role text, right_name text) RETURNS boolean
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    SELECT EXISTS (SELECT 1 FROM rt.role_rights rr
-                    WHERE rr.role = has_right.role AND rr.right_name = has_right.right_name)
+BEGIN
+    RETURN EXISTS (SELECT 1 FROM rt.role_rights rr
+                    WHERE rr.role = has_right.role AND rr.right_name = has_right.right_name);
+END
 $$;
 
 COMMENT ON FUNCTION rt.has_right(text, text) IS 'Internal: whether a member role holds a right.';
 
 CREATE OR REPLACE FUNCTION rt.member_role(room text, user_id text) RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
-AS $$ SELECT m.role FROM rt.members m WHERE m.room = member_role.room AND m.user_id = member_role.user_id $$;
+AS $$
+BEGIN
+    RETURN (SELECT m.role FROM rt.members m WHERE m.room = member_role.room AND m.user_id = member_role.user_id);
+END
+$$;
 
 COMMENT ON FUNCTION rt.member_role(text, text) IS 'Internal: a member''s role in a room, NULL when not a member.';
 
