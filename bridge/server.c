@@ -249,19 +249,24 @@ int server_run(struct config *cfg)
     uv_loop_init(&br->loop);
     br->loop.data = br;
     route_lws_logs();
-    if (create_lws(br) != 0) {
-        for (int pass = 0; pass < 2 && br->lws; pass++) { /* see the end of server_run */
-            lws_context_destroy(br->lws);
-            uv_run(&br->loop, UV_RUN_DEFAULT);
-        }
-        uv_loop_close(&br->loop);
-        goto out;
-    }
+    /* Handled before the port opens: once it does, another bridge sharing the port may already
+     * have answered a health check for us, and a SIGTERM must mean an orderly stop, not death. */
     uv_signal_init(&br->loop, &br->sigterm);
     uv_signal_init(&br->loop, &br->sigint);
     br->sigterm.data = br->sigint.data = br;
     uv_signal_start(&br->sigterm, on_signal, SIGTERM);
     uv_signal_start(&br->sigint, on_signal, SIGINT);
+    if (create_lws(br) != 0) {
+        close_handle((uv_handle_t *)&br->sigterm);
+        close_handle((uv_handle_t *)&br->sigint);
+        for (int pass = 0; pass < 2 && br->lws; pass++) { /* see the end of server_run */
+            lws_context_destroy(br->lws);
+            uv_run(&br->loop, UV_RUN_DEFAULT);
+        }
+        uv_run(&br->loop, UV_RUN_DEFAULT);
+        uv_loop_close(&br->loop);
+        goto out;
+    }
     uv_timer_init(&br->loop, &br->shutdown_timer);
     br->shutdown_timer.data = br;
 
