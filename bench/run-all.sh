@@ -129,7 +129,7 @@ ramp() {
         --rate "$rate" --duration "$STEP_SECS" --drain 3
       local line
       line=$(tail -1 "$OUT/$name.step")
-      log "$name run $run: $rate sends/s -> $(grep -o 'p99_ms=[^ ]*\|lost=[^ ]*\|sends_per_s=[^ ]*' <<<"$line" | tr '\n' ' ')"
+      log "$name run $run: $rate sends/s -> $(tr ' ' '\n' <<<"$line" | grep -E '^(p99_ms|lost|sends_per_s)=' | tr '\n' ' ')"
       if step_ok "$line"; then best="rate=$rate $line"; else break; fi
     done
     [ -n "$best" ] && echo "$best" >>"$OUT/$name"
@@ -176,12 +176,12 @@ met() { awk -v a="$1" -v b="$2" -v op="$3" 'BEGIN { if (a == "-") print "no data
 
 {
   echo "<!-- results:begin -->"
-  echo "_Written by \`bash bench/run-all.sh$([ "$QUICK" = 1 ] && echo " --quick")\` on $STARTED; do not edit by hand._"
+  echo "_Written by \`bash bench/run-all.sh$([ "$QUICK" = 1 ] && echo " --quick") --runs $RUNS\` on $STARTED; do not edit by hand._"
   echo
   echo "**Machine**: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo),"\
        "Linux $(uname -r); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after (other jobs share the machine)."
-  echo "**Versions**: PostgreSQL $("${PSQL[@]}" -c 'SHOW server_version'), libwebsockets $(pkg-config --modversion libwebsockets),"\
-       "libpq $(pkg-config --modversion libpq), $(gcc --version | head -1), rt-bridge $("$BRIDGE" --version 2>&1 | head -1)."
+  echo "**Versions**: PostgreSQL $("${PSQL[@]}" -c 'SHOW server_version'), libwebsockets $(pkg-config --modversion libwebsockets | sed 's/-$//'),"\
+       "libpq $(pkg-config --modversion libpq), $(gcc --version | head -1), $("$BRIDGE" --version 2>&1 | head -1)."
   echo "**Method**: a throwaway cluster from \`scripts/pg-cluster.sh\` (fsync on, synchronous_commit on, defaults);"\
        "one fresh bridge per run (\`--rate-limit\`/\`--rate-burst\` 1,000,000, \`--max-connections\` 12,000, other settings default);"\
        "\`rt-loadgen\` on the same 2 CPUs; each figure is the median of $RUNS run(s); sending phases last ${SECS} s (ramp steps ${STEP_SECS} s)."

@@ -67,7 +67,7 @@ bool json_members(const char *text, size_t len, const char *const *names, size_t
     p = skip_ws(vend, end);
     if (p < end && *p == ',') p = skip_ws(p + 1, end);
   }
-  return true;
+  return p < end && *p == '}';   /* a frame cut short is not an object */
 }
 
 bool json_span_is(struct json_span s, const char *literal) {
