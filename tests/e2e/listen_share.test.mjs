@@ -33,7 +33,9 @@ test('two bridges on one port both serve; after one stops, the other takes every
     assert.equal(after.size, 1, 'only the remaining bridge answers');
     assert.ok(seen.has([...after][0]));
   } finally {
-    assert.deepEqual(await b.stop(), { code: 0, signal: null }, b.log.slice(-2000));
+    const [stoppedA, stoppedB] = await Promise.all([a.stop(), b.stop()]); // neither may outlive a failure
+    assert.deepEqual(stoppedA, { code: 0, signal: null }, a.log.slice(-2000));
+    assert.deepEqual(stoppedB, { code: 0, signal: null }, b.log.slice(-2000));
   }
 });
 

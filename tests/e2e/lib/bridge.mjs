@@ -87,7 +87,8 @@ export class Bridge {
           sock.on('error', () => resolve(false));
         });
       }
-      return (await fetch(`${this.url}/health`)).status > 0;
+      // Its own "started" line too: on a shared port another bridge may answer the health check.
+      return (await fetch(`${this.url}/health`)).status > 0 && /event=started /.test(this.log);
     }, { what: 'bridge to listen' });
     if (waitDb) await this.waitDb('up');
     return this;
