@@ -17,6 +17,7 @@ struct command;
 
 #define SESSION_QUEUE_MAX_FRAMES 8192
 #define SESSION_QUEUE_MIN_FRAMES 8 /* an idle connection's ring: most never queue more */
+#define SESSION_WRITE_BATCH_BYTES (64 * 1024) /* most bytes of queued frames sent in one write */
 #define SESSION_CLOSE_DRAIN_BYTES (64 * 1024) /* read and dropped after our close, then no more */
 
 /* One of these is created for each WebSocket connection once its upgrade is accepted. */
