@@ -30,7 +30,8 @@ log() { echo "run-all: $*" >&2; }
 ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)"
 [ "$(ulimit -n)" -ge 10100 ] || { echo "run-all: need 10100+ file descriptors, the limit is $(ulimit -n)" >&2; exit 1; }
 
-log "building"
+log "installing what is missing, building"
+scripts/deps.sh --build-only >/dev/null # a fresh machine has none of the libraries
 scripts/build.sh >/dev/null
 BRIDGE=$ROOT/build/rt-bridge
 LOADGEN=$ROOT/build/bench/loadgen/rt-loadgen
