@@ -25,7 +25,7 @@
 #define PAUSE_MS 100          /* out of descriptors: how long to leave the backlog alone */
 
 struct acceptor {
-    uv_poll_t poll; /* first: on_readable gets the handle */
+    uv_poll_t poll;
     uv_timer_t pause;
     int fd;
     int handles_open;
@@ -57,7 +57,7 @@ static void pause_accepting(struct acceptor *a)
 
 static void on_readable(uv_poll_t *h, int status, int events)
 {
-    struct acceptor *a = (struct acceptor *)h;
+    struct acceptor *a = h->data;
     (void)events;
     if (status < 0)
         return;
@@ -117,7 +117,7 @@ struct acceptor *acceptor_open(struct bridge *br)
     }
     uv_poll_init(&br->loop, &a->poll, a->fd);
     uv_timer_init(&br->loop, &a->pause);
-    a->pause.data = a;
+    a->poll.data = a->pause.data = a;
     a->handles_open = 2;
     uv_poll_start(&a->poll, UV_READABLE, on_readable);
     return a;
@@ -137,7 +137,6 @@ void acceptor_close(struct acceptor *a)
     if (!a)
         return;
     uv_poll_stop(&a->poll);
-    a->poll.data = a;
     uv_close((uv_handle_t *)&a->poll, closed);
     uv_close((uv_handle_t *)&a->pause, closed);
 }

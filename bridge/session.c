@@ -259,33 +259,31 @@ static void dequeue(struct session *s)
 static int write_queued(struct session *s)
 {
     static unsigned char batch[LWS_PRE + SESSION_WRITE_BATCH_BYTES];
-    unsigned char *p = batch + LWS_PRE, *end = p + SESSION_WRITE_BATCH_BYTES;
-    unsigned n = 0;
-    while (n < s->q_len) {
-        struct outbuf *ob = s->queue[(s->q_head + n) % s->q_cap];
-        if ((size_t)(end - p) < WSFRAME_MAX_HEADER + ob->len)
-            break;
-        p += wsframe_text_header(p, ob->len);
-        memcpy(p, outbuf_payload(ob), ob->len);
-        p += ob->len;
-        n++;
-    }
-    if (n < 2) { /* one frame (or one too big to copy): lws frames it from its headroom */
+    size_t room = SESSION_WRITE_BATCH_BYTES;
+    unsigned n = 0; /* how many frames fit, counted before anything is copied */
+    while (n < s->q_len && room >= WSFRAME_MAX_HEADER + s->queue[(s->q_head + n) % s->q_cap]->len)
+        room -= WSFRAME_MAX_HEADER + s->queue[(s->q_head + n++) % s->q_cap]->len;
+    if (n < 2) { /* one frame (the usual case, or one too big to copy): lws frames it in its headroom */
         struct outbuf *ob = s->queue[s->q_head];
         int rc = lws_write(s->wsi, outbuf_payload(ob), ob->len, LWS_WRITE_TEXT);
         dequeue(s);
         return rc < 0 ? -1 : 0;
     }
-    int rc = lws_write(s->wsi, batch + LWS_PRE, (size_t)(p - (batch + LWS_PRE)), LWS_WRITE_RAW);
-    while (n--)
+    unsigned char *p = batch + LWS_PRE;
+    for (unsigned i = 0; i < n; i++) {
+        struct outbuf *ob = s->queue[s->q_head];
+        p += wsframe_text_header(p, ob->len);
+        memcpy(p, outbuf_payload(ob), ob->len);
+        p += ob->len;
         dequeue(s);
-    return rc < 0 ? -1 : 0;
+    }
+    return lws_write(s->wsi, batch + LWS_PRE, (size_t)(p - (batch + LWS_PRE)), LWS_WRITE_RAW) < 0 ? -1 : 0;
 }
 
 int session_writable(struct session *s)
 {
-    /* Frames already queued (the shutdown notice, the RATE_LIMITED replies that explain a 4029)
-     * go out before the close frame; a slow consumer's queue was already dropped. */
+    /* Frames already queued (the shutdown notice, replies) go out before the close frame; a slow
+     * consumer's queue was already dropped. */
     if (s->close_code && s->q_len == 0) {
         if (s->close_sent) {
             /* A peer we no longer read from will not get its answering close through: end our
