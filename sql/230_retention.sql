@@ -17,7 +17,10 @@ BEGIN
     WITH cut AS (
         SELECT e.room, max(e.seq) AS upto FROM rt.events e WHERE e.at < v_cutoff GROUP BY e.room),
     gone AS (
-        DELETE FROM rt.events e USING cut WHERE e.room = cut.room AND e.seq <= cut.upto RETURNING 1)
+        DELETE FROM rt.events e USING cut WHERE e.room = cut.room AND e.seq <= cut.upto RETURNING 1),
+    -- rt.messages has no foreign key to rt.events (migration 0012): its rows go explicitly, here.
+    gone_messages AS (
+        DELETE FROM rt.messages m USING cut WHERE m.room = cut.room AND m.seq <= cut.upto)
     SELECT count(*) INTO v_count FROM gone;
     RETURN v_count;
 END
