@@ -1,6 +1,6 @@
 -- Retention: old events leave the log; seq numbers are never reused (rooms.last_seq never goes
 -- down), and a join whose `since` predates what remains reports recovered = false.
--- Policies are data (migrations/0020_audit_retention.sql): per room, per room kind, else the
+-- Policies are data (migrations/0040_audit_retention.sql): per room, per room kind, else the
 -- `retention` setting; a legal hold on the room or its kind stops pruning. docs/sql-api.md
 -- "Retention and legal holds".
 
@@ -245,6 +245,9 @@ BEGIN
         SELECT p.room, greatest(a.upto, p.last_seq - p.keep_events) AS upto
           FROM pol p LEFT JOIN by_age a ON a.room = p.room
          WHERE a.upto IS NOT NULL OR p.last_seq - p.keep_events > 0),
+    -- Messages first, explicitly: they do not depend on a foreign-key cascade from rt.events.
+    gone_messages AS (
+        DELETE FROM rt.messages m USING cut WHERE m.room = cut.room AND m.seq <= cut.upto),
     gone AS (
         DELETE FROM rt.events e USING cut WHERE e.room = cut.room AND e.seq <= cut.upto RETURNING 1)
     SELECT count(*) INTO v_count FROM gone;

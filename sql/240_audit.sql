@@ -1,4 +1,4 @@
--- The audit trail (table rt.audit, migrations/0020_audit_retention.sql): who changed membership,
+-- The audit trail (table rt.audit, migrations/0040_audit_retention.sql): who changed membership,
 -- roles, room state, title/meta, retention or legal holds, and who erased a user, and when.
 -- docs/sql-api.md "Audit trail".
 --
