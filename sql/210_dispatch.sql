@@ -66,10 +66,11 @@ $$;
 
 COMMENT ON FUNCTION rt.frame_object(jsonb, text, boolean) IS 'Internal: an object field of a frame, or BAD_REQUEST.';
 
--- rt.dispatch: execute a join, leave, send, publish, signal, state, edit, delete, read or history
--- frame and return the reply's `data`:
+-- rt.dispatch: execute a join, leave, send, publish, signal, state, edit, delete, read, history or
+-- search frame and return the reply's `data`:
 --   send, publish, state, edit, delete -> the event (wire shape), so the client learns its seq
 --   history -> {"events": [...]}
+--   search  -> {"results": [...]} (rt.dispatch_search in 260_search.sql)
 --   join    -> {room, kind, seq, state, version, presence, recovered, role}
 --   leave, signal, read -> {}
 -- Unknown extra fields (and "ref") are ignored. A room the user may not see is FORBIDDEN whether or
@@ -91,8 +92,13 @@ BEGIN
         PERFORM rt.raise('BAD_REQUEST', 'a frame must be a JSON object');
     END IF;
     v_type := rt.frame_string(frame, 'type', true);
-    IF v_type NOT IN ('join', 'leave', 'send', 'publish', 'signal', 'state', 'edit', 'delete', 'read', 'history') THEN
+    IF v_type NOT IN ('join', 'leave', 'send', 'publish', 'signal', 'state', 'edit', 'delete', 'read', 'history',
+                      'search') THEN
         PERFORM rt.raise('BAD_REQUEST', format('unknown frame type %L', left(v_type, 32)));
+    END IF;
+    -- search is the one frame whose room is optional (docs/protocol.md "Search").
+    IF v_type = 'search' THEN
+        RETURN rt.dispatch_search(user_id, frame);
     END IF;
     v_room := rt.frame_string(frame, 'room', true);
     PERFORM rt.check_room_id(v_room);
@@ -146,4 +152,4 @@ END
 $$;
 
 COMMENT ON FUNCTION rt.dispatch(text, text, text, jsonb) IS
-    'Bridge entry point: execute one client frame (join, leave, send, publish, signal, state, edit, delete, read, history); returns the reply data.';
+    'Bridge entry point: execute one client frame (join, leave, send, publish, signal, state, edit, delete, read, history, search); returns the reply data.';

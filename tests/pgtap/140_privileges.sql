@@ -26,7 +26,8 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                     'rt.set_maintenance(boolean,text)',
                     -- docs/sql-api.md "Retention and legal holds", "Export", "Search"
                     'rt.retention_policy(text,text)', 'rt.set_room_retention(text,integer,bigint,text,boolean)',
-                    'rt.export_room(text,bigint,text)'],
+                    'rt.export_room(text,bigint,text)', 'rt.search(text,text,text,timestamp with time zone,integer)',
+                    'rt.set_room_search(text,text,text,boolean)'],
               'rt_service executes exactly the SQL API');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'rt'::regnamespace AND has_function_privilege('rt_bridge', p.oid, 'EXECUTE')$$,
