@@ -143,10 +143,13 @@ BEGIN
         INSERT INTO rt.events (room, seq, event, actor, data, at)
         SELECT u.room, u.seq, 'message', u.author, u.data, v_at
           FROM unnest(a_room, a_seq, a_author, a_data) AS u (room, seq, author, data);
-        INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at)
-        SELECT u.room, u.seq, u.author, u.body, u.media_url, u.meta, u.client_msg_id, v_at
+        -- search_config (once per room) makes the messages searchable (migrations/0041_search.sql).
+        INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at, search_config)
+        SELECT u.room, u.seq, u.author, u.body, u.media_url, u.meta, u.client_msg_id, v_at, sc.config
           FROM unnest(a_room, a_seq, a_author, a_body, a_media_url, a_meta, a_cmid)
-               AS u (room, seq, author, body, media_url, meta, client_msg_id);
+               AS u (room, seq, author, body, media_url, meta, client_msg_id)
+          JOIN (SELECT d.room, rt.search_config(d.room) AS config
+                  FROM (SELECT DISTINCT x.room FROM unnest(a_room) AS x (room)) d) sc ON sc.room = u.room;
         PERFORM rt.emit(u.e) FROM unnest(a_event) AS u (e);
     END IF;
 
