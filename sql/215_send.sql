@@ -4,11 +4,11 @@
 -- bridge does.
 --
 -- For N commands the work is a fixed number of statements, not N times a dozen:
---   1. validate every command (the *_problem rules of sql/030_validate.sql; no database state);
---   2. lock every touched room once, in room-id order (the order every room-locking path uses, so
+--   1. lock every touched room once, in room-id order (the order every room-locking path uses, so
 --      concurrent batches cannot deadlock), with one SELECT ... FOR NO KEY UPDATE;
---   3. one SELECT, in a snapshot taken after the locks, gives each command its actor's role, its
---      room's last_seq and ended_at and, with a client_msg_id, the message already stored under it;
+--   2-3. one SELECT, in a snapshot taken after the locks, validates every command (the *_problem
+--      rules of sql/030_validate.sql) and gives it its actor's role, its room's last_seq and ended_at
+--      and, with a client_msg_id, the message already stored under it;
 --      a loop over those rows (expressions only, no statements) decides each command's outcome in
 --      (room, index) order and numbers the accepted ones;
 --   4. one UPDATE moves last_seq of every touched room, one INSERT writes all events, one INSERT all
@@ -30,7 +30,6 @@ AS $$
 DECLARE
     v_max_event integer := rt.setting_int('max_event_bytes');
     v_max_meta  integer := rt.setting_int('max_meta_bytes');
-    v_checked   jsonb;
     v_at        timestamptz;
     c           record;
     v_room      text;      -- the room whose commands the loop is in
@@ -55,45 +54,40 @@ DECLARE
     a_cmid      text[] := '{}';
     a_event     jsonb[] := '{}';
 BEGIN
-    -- 1. Validation, in the order the single calls check (the first problem wins).
-    SELECT jsonb_agg(jsonb_build_object('i', x.i, 'user', x."user", 'room', x.room, 'body', x.body,
-                                        'media_url', x.media_url, 'meta', x.meta, 'client_msg_id', x.client_msg_id,
-                                        'problem', coalesce(
-                CASE WHEN x.frame THEN coalesce(rt.ident_problem(x.conn, 'conn_id'), rt.ident_problem(x."user", 'user_id')) END,
-                rt.room_id_problem(x.room),
-                rt.ident_problem(x."user", 'author'),
-                rt.body_problem(x.body, v_max_event),
-                rt.media_url_problem(x.media_url),
-                rt.object_problem(x.meta, 'meta', v_max_meta),
-                rt.ident_problem(x.client_msg_id, 'client_msg_id', false))))
-      INTO v_checked
-      FROM jsonb_to_recordset(cmds) AS x (i integer, frame boolean, conn text, "user" text, room text, body text,
-                                          media_url text, meta jsonb, client_msg_id text);
-
-    -- 2. One lock per touched room, in room-id order.
+    -- 1. One lock per room the commands name, in room-id order. (A command that fails validation
+    --    below may lock its room too: that changes no outcome, only when a concurrent writer of the
+    --    room proceeds; it saves a statement per call.)
     PERFORM 1 FROM rt.rooms r
-     WHERE r.id IN (SELECT y.room FROM jsonb_to_recordset(v_checked) AS y (room text, problem jsonb)
-                     WHERE y.problem IS NULL)
+     WHERE r.id IN (SELECT x.room FROM jsonb_to_recordset(cmds) AS x (room text))
      ORDER BY r.id COLLATE "C"
        FOR NO KEY UPDATE;
     -- Taken after the locks, so `at` follows seq order within a room.
     v_at := clock_timestamp();
 
-    -- 3. Decide. This statement's snapshot is newer than the locks: it sees every change committed
-    --    by the writers we waited for (members, messages, last_seq, ended_at).
+    -- 2. Validate and look up, in one statement whose snapshot is newer than the locks: it sees every
+    --    change committed by the writers we waited for (members, messages, last_seq, ended_at).
+    --    Validation follows the order the single calls check in (the first problem wins).
     FOR c IN
-        SELECT y.i, y."user", y.room, y.body, y.media_url, y.meta, y.client_msg_id, y.problem,
+        SELECT x.i, x."user", x.room, x.body, x.media_url, x.meta, x.client_msg_id,
+               coalesce(
+                   CASE WHEN x.frame THEN coalesce(rt.ident_problem(x.conn, 'conn_id'), rt.ident_problem(x."user", 'user_id')) END,
+                   rt.room_id_problem(x.room),
+                   rt.ident_problem(x."user", 'author'),
+                   rt.body_problem(x.body, v_max_event),
+                   rt.media_url_problem(x.media_url),
+                   rt.object_problem(x.meta, 'meta', v_max_meta),
+                   rt.ident_problem(x.client_msg_id, 'client_msg_id', false)) AS problem,
                ro.last_seq, ro.ended_at, m.role,
                m.role IS NOT NULL AND EXISTS (SELECT 1 FROM rt.role_rights rr
                                                WHERE rr.role = m.role AND rr.right_name = 'send') AS may_send,
                (SELECT rt.event_json(ev) FROM rt.messages sm JOIN rt.events ev ON ev.room = sm.room AND ev.seq = sm.seq
-                 WHERE y.client_msg_id IS NOT NULL AND sm.room = y.room AND sm.author = y."user"
-                   AND sm.client_msg_id = y.client_msg_id) AS stored
-          FROM jsonb_to_recordset(v_checked) AS y (i integer, "user" text, room text, body text, media_url text,
-                                                   meta jsonb, client_msg_id text, problem jsonb)
-          LEFT JOIN rt.rooms ro ON y.problem IS NULL AND ro.id = y.room
-          LEFT JOIN rt.members m ON ro.id IS NOT NULL AND m.room = ro.id AND m.user_id = y."user"
-         ORDER BY y.room COLLATE "C", y.i
+                 WHERE x.client_msg_id IS NOT NULL AND sm.room = x.room AND sm.author = x."user"
+                   AND sm.client_msg_id = x.client_msg_id) AS stored
+          FROM jsonb_to_recordset(cmds) AS x (i integer, frame boolean, conn text, "user" text, room text, body text,
+                                              media_url text, meta jsonb, client_msg_id text)
+          LEFT JOIN rt.rooms ro ON ro.id = x.room
+          LEFT JOIN rt.members m ON m.room = ro.id AND m.user_id = x."user"
+         ORDER BY x.room COLLATE "C", x.i
     LOOP
         v_event := NULL;
         v_problem := coalesce(c.problem, rt.access_problem(c."user", c.room, c.role, c.may_send, 'send'));
