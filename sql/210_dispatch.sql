@@ -1,4 +1,4 @@
--- rt.dispatch: one client frame of CONTRACT section 4, executed for an authenticated user on one
+-- rt.dispatch: one client frame of docs/protocol.md ("Frames"), executed for an authenticated user on one
 -- connection of one bridge. The bridge handles auth and ping itself and sends everything else here.
 
 -- Frame field readers: a clear BAD_REQUEST naming the field when it is missing or of the wrong JSON

@@ -10,7 +10,7 @@ REVOKE ALL ON ALL FUNCTIONS IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service;
 
 GRANT USAGE ON SCHEMA rt TO rt_bridge, rt_service;
 
--- The SQL API of CONTRACT section 3 and its companions: services, bots and people.
+-- The SQL API of docs/sql-api.md ("Functions") and its companions: services, bots and people.
 GRANT EXECUTE ON FUNCTION
     rt.create_room(text, text, text, text, jsonb),
     rt.update_room(text, text, text, jsonb),
