@@ -16,7 +16,7 @@ set -euo pipefail
 declare -A LAYER=(
   # 0: leaves, knowing no other module of the bridge
   [log]=0 [config]=0 [auth]=0 [outbuf]=0 [wsframe]=0 [ratelimit]=0 [frame_parse]=0 [notify_parse]=0
-  [http_input]=0 [metrics]=0 [protocol]=0 [statements]=0 [http_reply]=0
+  [http_input]=0 [metrics]=0 [protocol]=0 [http_reply]=0
   # 1: transport (WebSocket connections) and database (libpq connections): neither knows rooms or commands
   [session]=1 [acceptor]=1 [pgconn]=1 [pool]=1 [listener]=1 [migrate]=1
   # 2: what the bridge does with them: rooms and delivery, commands, presence, the bridge's own rows
@@ -36,11 +36,9 @@ objs=("$objdir"/*.c.o)
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
-for o in "${objs[@]}"; do
-  f=$(basename "$o" .c.o)
-  nm --defined-only -g "$o" | awk -v f="$f" 'NF == 3 {print $3, f}' >>"$tmp/defs"
-  nm --undefined-only "$o" | awk -v f="$f" '{print $NF, f}' >>"$tmp/uses"
-done
+# One nm per kind over every object: "path/x.c.o: ... SYMBOL" lines, reduced to "SYMBOL x".
+nm -A --defined-only -g "${objs[@]}" | awk '{f = $1; sub(/\.c\.o:.*/, "", f); sub(/.*\//, "", f); print $NF, f}' >"$tmp/defs"
+nm -A --undefined-only "${objs[@]}" | awk '{f = $1; sub(/\.c\.o:.*/, "", f); sub(/.*\//, "", f); print $NF, f}' >"$tmp/uses"
 # symbol -> defining file, joined with symbol -> using file: "user definer" pairs
 sort -k1,1 "$tmp/defs" >"$tmp/defs.s"
 sort -k1,1 "$tmp/uses" >"$tmp/uses.s"
