@@ -9,6 +9,7 @@ const struct frame_type protocol_frame_types[] = {
     {"signal", FRAME_BY_DATABASE, false},  {"state", FRAME_BY_DATABASE, true},
     {"edit", FRAME_BY_DATABASE, true},     {"delete", FRAME_BY_DATABASE, true},
     {"read", FRAME_BY_DATABASE, false},    {"history", FRAME_BY_DATABASE, true},
+    {"roster", FRAME_BY_DATABASE, true},   {"search", FRAME_BY_DATABASE, true},
     {"auth", FRAME_BY_BRIDGE, true},       {"ping", FRAME_BY_BRIDGE, false},
 };
 const unsigned protocol_nframe_types = sizeof protocol_frame_types / sizeof protocol_frame_types[0];

@@ -66,11 +66,14 @@ $$;
 
 COMMENT ON FUNCTION rt.frame_object(jsonb, text, boolean) IS 'Internal: an object field of a frame, or BAD_REQUEST.';
 
--- rt.dispatch: execute a join, leave, send, publish, signal, state, edit, delete, read or history
--- frame and return the reply's `data`:
+-- rt.dispatch: execute a join, leave, send, publish, signal, state, edit, delete, read, history,
+-- roster or search frame and return the reply's `data`:
 --   send, publish, state, edit, delete -> the event (wire shape), so the client learns its seq
 --   history -> {"events": [...]}
---   join    -> {room, kind, seq, state, version, presence, recovered, role}
+--   search  -> {"results": [...]} (rt.dispatch_search in 260_search.sql)
+--   join    -> {room, kind, seq, state, version, presence, recovered, role} (+ occupancy above the
+--              room's presence threshold: docs/protocol.md "Presence and occupancy")
+--   roster  -> {room, occupancy, users, next}: one page of who is online (rt.roster)
 --   leave, signal, read -> {}
 -- Unknown extra fields (and "ref") are ignored. A room the user may not see is FORBIDDEN whether or
 -- not it exists.
@@ -91,8 +94,13 @@ BEGIN
         PERFORM rt.raise('BAD_REQUEST', 'a frame must be a JSON object');
     END IF;
     v_type := rt.frame_string(frame, 'type', true);
-    IF v_type NOT IN ('join', 'leave', 'send', 'publish', 'signal', 'state', 'edit', 'delete', 'read', 'history') THEN
+    IF v_type NOT IN ('join', 'leave', 'send', 'publish', 'signal', 'state', 'edit', 'delete', 'read', 'history',
+                      'roster', 'search') THEN
         PERFORM rt.raise('BAD_REQUEST', format('unknown frame type %L', left(v_type, 32)));
+    END IF;
+    -- search is the one frame whose room is optional (docs/protocol.md "Search").
+    IF v_type = 'search' THEN
+        RETURN rt.dispatch_search(user_id, frame);
     END IF;
     v_room := rt.frame_string(frame, 'room', true);
     PERFORM rt.check_room_id(v_room);
@@ -141,9 +149,15 @@ BEGIN
             (SELECT jsonb_agg(h.e ORDER BY (h.e ->> 'seq')::bigint)
                FROM rt.history(v_room, rt.frame_int(frame, 'before', false), v_limit::integer, user_id) AS h (e)),
             '[]'::jsonb));
+    WHEN 'roster' THEN
+        v_limit := coalesce(rt.frame_int(frame, 'limit', false), 100);
+        IF v_limit NOT BETWEEN 1 AND 1000 THEN
+            PERFORM rt.raise('BAD_REQUEST', '"limit" must be between 1 and 1000');
+        END IF;
+        RETURN rt.roster(v_room, user_id, rt.frame_string(frame, 'after', false), v_limit::integer);
     END CASE;
 END
 $$;
 
 COMMENT ON FUNCTION rt.dispatch(text, text, text, jsonb) IS
-    'Bridge entry point: execute one client frame (join, leave, send, publish, signal, state, edit, delete, read, history); returns the reply data.';
+    'Bridge entry point: execute one client frame (join, leave, send, publish, signal, state, edit, delete, read, history, roster, search); returns the reply data.';
