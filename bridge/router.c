@@ -26,6 +26,7 @@
 #include "maintenance.h"
 #include "metrics.h"
 #include "notify_parse.h"
+#include "occupancy.h"
 #include "outbuf.h"
 #include "pool.h"
 #include "server.h"
@@ -86,6 +87,7 @@ struct router {
     struct room *dirty; /* rooms with presence changes to flush */
     uv_timer_t presence_timer;
     bool timer_ready;
+    struct occupancy *occupancy; /* occupancy signals, coalesced per room */
 };
 
 #define PRESENCE_SINGLE_MAX 8 /* up to this many changes per interval go out as plain presence frames */
@@ -579,6 +581,14 @@ static void flush_room_presence(struct room *room)
     room->nrecent = room->nchanges = room->npresence = 0;
 }
 
+/* A coalesced occupancy signal: to the room's joined connections here, if it still has any. */
+static void deliver_occupancy(void *ctx, const char *room_id, struct outbuf *ob)
+{
+    struct room *room = room_find(ctx, room_id);
+    if (room)
+        send_to_joined(room, ob);
+}
+
 static void on_presence_timer(uv_timer_t *t)
 {
     struct router *r = t->data;
@@ -639,9 +649,14 @@ void router_notify(struct router *r, const char *payload, size_t len)
         route_system(r, &f, payload, len);
     else if (room && f.route == NOTIFY_PERSISTED)
         route_persisted(room, &f, payload, len);
-    else if (room && f.route == NOTIFY_PRESENCE)
+    else if (room && f.route == NOTIFY_PRESENCE) {
+        occupancy_flush_room(r->occupancy, room->id); /* a count announced before this change goes first */
         queue_presence(r, room, &f, payload, len);
-    else if (room && f.route == NOTIFY_SIGNAL)
+    } else if (room && f.route == NOTIFY_OCCUPANCY) {
+        if (room->dirty) /* presence changes announced before this count go first */
+            flush_room_presence(room);
+        occupancy_queue(r->occupancy, room->id, payload, len);
+    } else if (room && f.route == NOTIFY_SIGNAL)
         route_signal(room, payload, len);
     notify_facts_free(&f);
 }
@@ -674,6 +689,11 @@ struct router *router_new(struct bridge *br)
     if (!r)
         return NULL;
     r->br = br;
+    r->occupancy = occupancy_new(&br->loop, br->cfg.occupancy_interval_ms, deliver_occupancy, r);
+    if (!r->occupancy) {
+        free(r);
+        return NULL;
+    }
     if (br->cfg.presence_interval_ms > 0) {
         uv_timer_init(&br->loop, &r->presence_timer);
         r->presence_timer.data = r;
@@ -686,6 +706,8 @@ struct router *router_new(struct bridge *br)
 
 void router_stop(struct router *r)
 {
+    if (r)
+        occupancy_stop(r->occupancy);
     if (r && r->timer_ready) {
         r->timer_ready = false;
         on_presence_timer(&r->presence_timer);
@@ -697,6 +719,7 @@ void router_free(struct router *r)
 {
     if (!r)
         return;
+    occupancy_free(r->occupancy);
     for (unsigned b = 0; b < ROOM_BUCKETS; b++) {
         struct room *room = r->buckets[b];
         while (room) {
