@@ -87,6 +87,8 @@ static const struct setting settings[] = {
      "a bridge silent this long is presumed dead and its presence is removed"},
     {"presence-interval-ms", "RT_PRESENCE_INTERVAL_MS", INT(presence_interval_ms), "100", 0, 10000,
      "presence changes in a room are coalesced over this interval (0: forward each at once)"},
+    {"occupancy-interval-ms", "RT_OCCUPANCY_INTERVAL_MS", INT(occupancy_interval_ms), "500", 0, 10000,
+     "occupancy signals of a room above its presence threshold: at most one per room per interval, the latest (0: each at once)"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

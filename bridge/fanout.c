@@ -4,6 +4,7 @@
  *   a persisted event (or a reference)  -> router.c: in seq order, gaps filled from the log
  *   a signal                            -> router.c: to the room's joined connections, as is
  *   a presence change                   -> presence.c: coalesced per room, then to the room
+ *   an occupancy count                  -> occupancy.c: the latest per room per interval, then to the room
  *   a system frame                      -> session.c: to one user's connections, or to all
  */
 #include "fanout.h"
@@ -12,6 +13,7 @@
 #include "maintenance.h"
 #include "metrics.h"
 #include "notify_parse.h"
+#include "occupancy.h"
 #include "outbuf.h"
 #include "presence.h"
 #include "router.h"
@@ -45,7 +47,11 @@ void fanout_notify(struct bridge *br, const char *payload, size_t len)
     } else if (f.route == NOTIFY_PERSISTED && f.room) {
         router_persisted(br->router, &f, payload, len);
     } else if (f.route == NOTIFY_PRESENCE && f.room && router_has_room(br->router, f.room)) {
+        occupancy_flush_room(br->occupancy, f.room); /* a count announced before this change goes first */
         presence_queue(br->presence, f.room, f.presence_user, f.presence_joined, payload, len);
+    } else if (f.route == NOTIFY_OCCUPANCY && f.room && router_has_room(br->router, f.room)) {
+        presence_flush_room(br->presence, f.room); /* changes announced before this count go first */
+        occupancy_queue(br->occupancy, f.room, payload, len);
     } else if (f.route == NOTIFY_SIGNAL && f.room) {
         struct outbuf *ob = outbuf_new(payload, len);
         router_offer_joined(br->router, f.room, ob);

@@ -158,6 +158,17 @@ static void flush_all(struct presence *p, bool send)
     }
 }
 
+void presence_flush_room(struct presence *p, const char *room)
+{
+    for (struct pending_room **slot = &p->pending[bucket(room)]; *slot; slot = &(*slot)->next)
+        if (strcmp((*slot)->id, room) == 0) {
+            struct pending_room *pr = *slot;
+            *slot = pr->next;
+            flush_room(p, pr, true);
+            return;
+        }
+}
+
 static void on_timer(uv_timer_t *t) { flush_all(t->data, true); }
 
 struct presence *presence_new(uv_loop_t *loop, int interval_ms, presence_deliver_fn deliver, void *ctx)

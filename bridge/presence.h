@@ -22,6 +22,9 @@ struct presence *presence_new(uv_loop_t *loop, int interval_ms, presence_deliver
 /* One change (the NOTIFY payload as sent, and what it says) of a room with local subscribers. */
 void presence_queue(struct presence *p, const char *room, const char *user, bool joined, const char *payload,
                     size_t len);
+/* Delivers the room's pending changes now, if any (an occupancy signal that follows them must not
+ * overtake them: docs/protocol.md "Presence and occupancy"). */
+void presence_flush_room(struct presence *p, const char *room);
 /* Flushes what is pending and closes the timer (shutdown, before the loop ends). */
 void presence_stop(struct presence *p);
 void presence_free(struct presence *p);

@@ -22,6 +22,7 @@
 #include "metrics.h"
 #include "outbuf.h"
 #include "presence.h"
+#include "occupancy.h"
 #include "ratelimit.h"
 #include "pool.h"
 #include "registry.h"
@@ -53,7 +54,7 @@ static const char *sink_user(const void *conn) { return session_claims(conn)->su
 static void sink_want_drain(void *conn) { session_want_drain(conn); }
 static const struct router_sink router_sink = {sink_offer, sink_queued_bytes, sink_user, sink_want_drain};
 
-/* presence.c -> router.c */
+/* presence.c and occupancy.c -> router.c */
 static void presence_deliver(void *ctx, const char *room, struct outbuf *ob)
 {
     struct bridge *br = ctx;
@@ -112,6 +113,7 @@ static void finish_shutdown(struct bridge *br)
     close_handle((uv_handle_t *)&br->sigterm);
     close_handle((uv_handle_t *)&br->sigint);
     presence_stop(br->presence);
+    occupancy_stop(br->occupancy);
     /* Connections still open past the grace period lose their rooms before anything is freed. */
     frames_leave_all(br);
     /* With a foreign loop this only starts the teardown; info.pcontext NULLs br->lws once it is done. */
@@ -323,10 +325,11 @@ int server_run(struct config *cfg)
     struct router_log log = {eventlog_read, br->pool};
     br->router = br->pool ? router_new(&router_sink, &log, (size_t)br->cfg.max_queue_bytes) : NULL;
     br->presence = presence_new(&br->loop, br->cfg.presence_interval_ms, presence_deliver, br);
+    br->occupancy = occupancy_new(&br->loop, br->cfg.occupancy_interval_ms, presence_deliver, br);
     br->registry = br->pool ? registry_new(br, on_reaped, br) : NULL;
     struct listener_events events = {on_notify, on_listening, br};
     br->listener = listener_new(br, &events);
-    if (!br->rates || !br->router || !br->presence || !br->pool || !br->registry || !br->listener) {
+    if (!br->rates || !br->router || !br->presence || !br->occupancy || !br->pool || !br->registry || !br->listener) {
         log_error("start_failed", "reason=\"out of memory\"");
         exit(1);
     }
@@ -343,6 +346,7 @@ int server_run(struct config *cfg)
         lws_context_destroy(br->lws);
     uv_run(&br->loop, UV_RUN_DEFAULT);
     presence_free(br->presence);
+    occupancy_free(br->occupancy);
     router_free(br->router);
     rate_table_free(br->rates);
     uv_loop_close(&br->loop);

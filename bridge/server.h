@@ -15,6 +15,7 @@ struct session;
 struct session_ops;
 struct metrics_gauges;
 struct presence;
+struct occupancy;
 struct listener;
 struct pool;
 struct router;
@@ -36,6 +37,7 @@ struct bridge {
     struct pool *pool;
     struct router *router;
     struct presence *presence;
+    struct occupancy *occupancy;
     struct registry *registry;
     struct rate_table *rates; /* per-user token buckets (--rate-limit, --rate-burst) */
     struct acceptor *acceptor; /* our SO_REUSEPORT listening socket (NULL once we stop accepting) */

@@ -20,7 +20,7 @@ declare -A LAYER=(
   # 1: transport (WebSocket connections) and database (libpq connections): neither knows rooms or commands
   [session]=1 [acceptor]=1 [pgconn]=1 [pool]=1 [listener]=1 [migrate]=1
   # 2: what the bridge does with them: rooms and delivery, commands, presence, the bridge's own rows
-  [router]=2 [presence]=2 [eventlog]=2 [frames]=2 [registry]=2 [maintenance]=2
+  [router]=2 [presence]=2 [occupancy]=2 [eventlog]=2 [frames]=2 [registry]=2 [maintenance]=2
   # 3: entry points that dispatch into layer 2: a NOTIFY's fan-out, the lws callback, HTTP routes
   [fanout]=3 [ws]=3 [http]=3 [admin]=3
   # 4: wiring: builds every module and connects them through their ops structs
