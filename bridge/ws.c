@@ -6,8 +6,9 @@
 #include <string.h>
 
 #include "admin.h"
-#include "frames.h"
+#include "http.h"
 #include "http_input.h"
+#include "http_reply.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -99,9 +100,10 @@ static int established(struct bridge *br, struct lws *wsi, struct per_connection
     if (!pc->session)
         return -1;
     struct session *s = pc->session;
-    log_debug("connected", "conn=%s user=%s", s->conn_id, s->claims.sub);
-    session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", s->conn_id, "user",
-                                   s->claims.sub, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
+    const char *user = session_claims(s)->sub;
+    log_debug("connected", "conn=%s user=%s", session_conn_id(s), user);
+    session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", session_conn_id(s), "user",
+                                   user, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
     return 0;
 }
 
@@ -137,7 +139,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return pc->session ? session_writable(pc->session) : 0;
     case LWS_CALLBACK_CLOSED:
         if (pc->session) {
-            log_debug("disconnected", "conn=%s user=%s", pc->session->conn_id, pc->session->claims.sub);
+            log_debug("disconnected", "conn=%s user=%s", session_conn_id(pc->session), session_claims(pc->session)->sub);
             session_gone(pc->session);
             pc->session = NULL;
         }

@@ -200,9 +200,10 @@ export class Client extends Emitter {
    * Queues a frame and resolves to its reply's data. `room`: the frame waits until that room is
    * joined. `idempotent`: safe to write again after a disconnect or a retry:true error.
    * `offline: 'reject'` fails at once when not connected (signals: stale typing is worse than none).
-   * `ordered`: one at a time per room. The bridge may run pipelined commands of one connection in
-   * parallel transactions, so two sends in flight can commit in either order; a user's messages
-   * must appear in the order they were typed.
+   * `ordered`: one at a time per room. The bridge commits one connection's commands in the order
+   * written (docs/protocol.md "Ordering"), but a send that fails with retry:true and is written
+   * again would land after the sends written meanwhile; a user's messages must appear in the order
+   * they were typed, retries included.
    */
   _request(frame, { room = null, idempotent = false, offline = 'queue', timeout, join = false, ordered = false } = {}) {
     return new Promise((resolve, reject) => {
