@@ -78,8 +78,8 @@ static bool needs_ref(const struct frame_type *t) { return t->needs_ref; }
 int main(void)
 {
     char *dispatch = slurp("sql/210_dispatch.sql"), *batch = slurp("sql/220_batch.sql"),
-         *doc = slurp("docs/protocol.md");
-    CHECK(dispatch && batch && doc, "the SQL and the protocol document are readable");
+         *doc = slurp("docs/protocol.md"), *validate = slurp("sql/030_validate.sql");
+    CHECK(dispatch && batch && doc && validate, "the SQL and the protocol document are readable");
 
     char names[64][32];
     int n = names_in(dispatch, "v_type NOT IN (", ")", '\'', names, 64);
@@ -107,6 +107,10 @@ int main(void)
     snprintf(ref, sizeof ref, "at most %d characters", PROTOCOL_MAX_REF_CHARS);
     CHECK(doc && strstr(doc, ref), "the ref limit is the documented one");
 
+    char room[64];
+    snprintf(room, sizeof room, "{1,%d}$'", PROTOCOL_MAX_ROOM_BYTES);
+    CHECK(validate && strstr(validate, room), "a room id is as long as rt.check_room_id allows (sql/030_validate.sql)");
+
     CHECK(protocol_nframe_types < 32, "metrics.c has a row for every type (NTYPES_MAX)");
     CHECK(protocol_frame_index("send", 4) < protocol_nframe_types &&
               protocol_frame_index("sendx", 5) == protocol_nframe_types && protocol_frame_type("sen", 3) == NULL,
@@ -114,5 +118,6 @@ int main(void)
     free(dispatch);
     free(batch);
     free(doc);
+    free(validate);
     return check_done();
 }
