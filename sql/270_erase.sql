@@ -92,7 +92,7 @@ BEGIN
     GET DIAGNOSTICS v_receipts = ROW_COUNT;
     DELETE FROM rt.prefs p WHERE p.user_id = erase_user.user_id;
 
-    -- Presence: gone, with the usual `presence` left signal in each room.
+    -- Presence: gone, announced in each room as any leave is (`presence` left, or `occupancy`).
     FOR v_room IN
         SELECT DISTINCT p.room COLLATE "C" FROM rt.presence p WHERE p.user_id = erase_user.user_id ORDER BY 1
     LOOP
@@ -100,8 +100,9 @@ BEGIN
         DELETE FROM rt.presence p WHERE p.room = v_room AND p.user_id = erase_user.user_id;
         GET DIAGNOSTICS v_rows = ROW_COUNT;
         v_presence := v_presence + v_rows;
-        PERFORM rt.send_signal(v_room, 'presence', erase_user.user_id,
-                               jsonb_build_object('user', erase_user.user_id, 'status', 'left'));
+        -- rt.announce_presence keeps the room's online counter and speaks its presence mode
+        -- (docs/sql-api.md "Presence and occupancy").
+        PERFORM rt.announce_presence(v_room, ARRAY[erase_user.user_id], 'left', rt.add_online(v_room, -1));
     END LOOP;
 
     -- Tell every room where something was redacted (ended rooms too: they stay readable).
