@@ -5,8 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin.h"
-#include "http.h"
 #include "http_input.h"
 #include "http_reply.h"
 #include "log.h"
@@ -119,15 +117,15 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return http_request(br, wsi, in ? (const char *)in : "/");
+        return br->http_ops->request(br, wsi, in ? (const char *)in : "/");
     case LWS_CALLBACK_HTTP_BODY:
-        return admin_body(wsi, in, len);
+        return br->http_ops->body(wsi, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return admin_body_done(wsi);
+        return br->http_ops->body_done(wsi);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return admin_writable(wsi);
+        return br->http_ops->writable(wsi);
     case LWS_CALLBACK_CLOSED_HTTP:
-        admin_forget(wsi);
+        br->http_ops->forget(wsi);
         break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(br, wsi);
@@ -146,7 +144,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         break;
     case LWS_CALLBACK_WSI_DESTROY:
         if (pc)
-            admin_forget(wsi);
+            br->http_ops->forget(wsi);
         /* An upgrade accepted but never established still owns its claims. */
         free(lws_get_opaque_user_data(wsi));
         lws_set_opaque_user_data(wsi, NULL);
