@@ -1,9 +1,9 @@
 /*
  * listener: the dedicated LISTEN connection. It asks the database which channels carry room
  * events and system frames (rt.channels()), LISTENs to all of them, and hands every notification
- * to the router. A server shutdown or a killed backend shows up as EOF at once, so its state
- * doubles as the database health that /health reports. After every (re)connect the router fills
- * each joined room from the event log: notifications sent while it was away are lost.
+ * to its `notify` callback (server.c: fanout.c). A server shutdown or a killed backend shows up as EOF at once, so its state
+ * doubles as the database health that /health reports. After every (re)connect its `up` callback
+ * has the router fill each joined room from the log: notifications sent while it was away are lost.
  */
 #include "listener.h"
 
@@ -12,29 +12,26 @@
 #include <string.h>
 
 #include "log.h"
-#include "maintenance.h"
 #include "pgconn.h"
-#include "router.h"
 #include "server.h"
+#include "statements.h"
 
 enum listen_phase { PHASE_CHANNELS, PHASE_LISTEN, PHASE_LIVE };
 
 struct listener {
     struct bridge *br;
+    struct listener_events events;
     struct pgconn *pc;
     enum listen_phase phase;
     bool listening;
     char *listen_sql; /* built from rt.channels(), sent once that query's results are done */
 };
 
-static const char CHANNELS_SQL[] =
-    "SELECT string_agg(format('LISTEN %I', c), '; ') FROM rt.channels() AS c";
-
 static void on_ready(struct pgconn *pc)
 {
     struct listener *l = pgconn_user(pc);
     l->phase = PHASE_CHANNELS;
-    if (!PQsendQuery(pgconn_pg(pc), CHANNELS_SQL))
+    if (!PQsendQuery(pgconn_pg(pc), SQL_LISTEN_CHANNELS))
         pgconn_fail(pc, PQerrorMessage(pgconn_pg(pc)));
 }
 
@@ -70,8 +67,7 @@ static void on_query_done(struct listener *l)
         l->phase = PHASE_LIVE;
         l->listening = true;
         log_info("db_up", "bridge=%s reconnects=%lu", l->br->id, pgconn_reconnects(l->pc));
-        router_resync(l->br->router);
-        maintenance_refresh(l->br); /* a switch flipped while we were away sent its frame into the void */
+        l->events.up(l->events.ctx);
     }
 }
 
@@ -100,7 +96,7 @@ static void on_io(struct pgconn *pc, int events)
     PGnotify *n;
     while ((n = PQnotifies(conn))) {
         if (l->phase == PHASE_LIVE)
-            router_notify(l->br->router, n->extra, strlen(n->extra));
+            l->events.notify(l->events.ctx, n->extra, strlen(n->extra));
         PQfreemem(n);
     }
     if (PQstatus(conn) == CONNECTION_BAD)
@@ -118,12 +114,13 @@ static void on_lost(struct pgconn *pc, const char *why)
 
 static const struct pgconn_ops listener_ops = {on_ready, on_io, on_lost};
 
-struct listener *listener_new(struct bridge *br)
+struct listener *listener_new(struct bridge *br, const struct listener_events *events)
 {
     struct listener *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
     l->br = br;
+    l->events = *events;
     struct pgconn_options opt = {
         .conninfo = br->cfg.database_url,
         .application = "rt-bridge listen",

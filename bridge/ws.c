@@ -5,9 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "admin.h"
-#include "frames.h"
 #include "http_input.h"
+#include "http_reply.h"
 #include "log.h"
 #include "ratelimit.h"
 #include "server.h"
@@ -99,9 +98,10 @@ static int established(struct bridge *br, struct lws *wsi, struct per_connection
     if (!pc->session)
         return -1;
     struct session *s = pc->session;
-    log_debug("connected", "conn=%s user=%s", s->conn_id, s->claims.sub);
-    session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", s->conn_id, "user",
-                                   s->claims.sub, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
+    const char *user = session_claims(s)->sub;
+    log_debug("connected", "conn=%s user=%s", session_conn_id(s), user);
+    session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", session_conn_id(s), "user",
+                                   user, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
     return 0;
 }
 
@@ -117,15 +117,15 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
-        return http_request(br, wsi, in ? (const char *)in : "/");
+        return br->http_ops->request(br, wsi, in ? (const char *)in : "/");
     case LWS_CALLBACK_HTTP_BODY:
-        return admin_body(wsi, in, len);
+        return br->http_ops->body(wsi, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return admin_body_done(wsi);
+        return br->http_ops->body_done(wsi);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return admin_writable(wsi);
+        return br->http_ops->writable(wsi);
     case LWS_CALLBACK_CLOSED_HTTP:
-        admin_forget(wsi);
+        br->http_ops->forget(wsi);
         break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(br, wsi);
@@ -137,14 +137,14 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return pc->session ? session_writable(pc->session) : 0;
     case LWS_CALLBACK_CLOSED:
         if (pc->session) {
-            log_debug("disconnected", "conn=%s user=%s", pc->session->conn_id, pc->session->claims.sub);
+            log_debug("disconnected", "conn=%s user=%s", session_conn_id(pc->session), session_claims(pc->session)->sub);
             session_gone(pc->session);
             pc->session = NULL;
         }
         break;
     case LWS_CALLBACK_WSI_DESTROY:
         if (pc)
-            admin_forget(wsi);
+            br->http_ops->forget(wsi);
         /* An upgrade accepted but never established still owns its claims. */
         free(lws_get_opaque_user_data(wsi));
         lws_set_opaque_user_data(wsi, NULL);
