@@ -43,7 +43,8 @@ static void on_result(struct listener *l, PGresult *r)
 {
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        log_error("listen_failed", "phase=%d error=\"%.200s\"", (int)l->phase, PQresultErrorMessage(r));
+        char why[LOG_QUOTED_TEXT];
+        log_error("listen_failed", "phase=%d error=%s", (int)l->phase, log_quote(why, sizeof why, PQresultErrorMessage(r)));
         return;
     }
     if (l->phase == PHASE_CHANNELS && st == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {

@@ -104,9 +104,9 @@ static void finish_batch(struct pool *p, struct unit *u)
         by_index[n++] = c;
     PGresult *r = u->result;
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != n) {
-        const char *why = r ? PQresultErrorMessage(r) : "no result";
-        log_error("batch_failed", "commands=%d status=%s error=\"%.200s\"", n,
-                  r ? PQresStatus(PQresultStatus(r)) : "none", why);
+        char why[LOG_QUOTED_TEXT];
+        log_error("batch_failed", "commands=%d status=%s error=%s", n, r ? PQresStatus(PQresultStatus(r)) : "none",
+                  log_quote(why, sizeof why, r ? PQresultErrorMessage(r) : "no result"));
         fail_commands(p, u->cmds,
                       "{\"code\":\"INTERNAL\",\"message\":\"the command could not be executed\",\"retry\":true}");
         u->cmds = NULL;
@@ -323,7 +323,8 @@ static void on_io(struct pgconn *pc, int events)
             PQclear(u->result);
         u->result = r;
         if (u->prepare && st != PGRES_COMMAND_OK) {
-            log_error("db_prepare_failed", "error=\"%.200s\"", PQresultErrorMessage(r));
+            char why[LOG_QUOTED_TEXT];
+            log_error("db_prepare_failed", "error=%s", log_quote(why, sizeof why, PQresultErrorMessage(r)));
         }
     }
     if (PQstatus(conn) == CONNECTION_BAD) {

@@ -371,8 +371,11 @@ static void on_fill(void *ctx, PGresult *res)
     int asked = room->page;
     int n = each_row(res, fill_row, &row_ctx);
     if (n < 0) {
-        if (res)
-            log_warn("room_fill_failed", "room=%s error=\"%.200s\"", room->id, PQresultErrorMessage(res));
+        if (res) {
+            char id[LOG_QUOTED_ID], error[LOG_QUOTED_TEXT];
+            log_warn("room_fill_failed", "room=%s error=%s", log_quote(id, sizeof id, room->id),
+                     log_quote(error, sizeof error, PQresultErrorMessage(res)));
+        }
         room_release(room); /* router_tick retries while the room still has subs */
         return;
     }

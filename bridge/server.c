@@ -124,7 +124,8 @@ static void housekeeping(uv_timer_t *t)
     unsigned long long now_ms = uv_now(&br->loop);
     for (struct session *s = br->sessions; s; s = s->next) {
         if (!s->close_code && s->claims.exp <= (long long)now) {
-            log_info("token_expired", "conn=%s user=%s", s->conn_id, s->claims.sub);
+            char user[LOG_QUOTED_ID];
+            log_info("token_expired", "conn=%s user=%s", s->conn_id, log_quote(user, sizeof user, s->claims.sub));
             session_close(s, 4001, "token expired");
         }
         session_check_slow(s, now_ms);

@@ -77,7 +77,9 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
     if (penalty_ms > 0) { /* closed with 4029 moments ago: reconnecting is no way around the limit */
         char seconds[24];
         snprintf(seconds, sizeof seconds, "%llu", (unsigned long long)(penalty_ms + 999) / 1000);
-        log_info("upgrade_refused", "reason=rate_limit user=%s retry_after=%s", claims.sub, seconds);
+        char user[LOG_QUOTED_ID];
+        log_info("upgrade_refused", "reason=rate_limit user=%s retry_after=%s", log_quote(user, sizeof user, claims.sub),
+                 seconds);
         return http_refuse(wsi, 429 /* Too Many Requests */, "retry-after:", seconds);
     }
     struct auth_claims *carried = malloc(sizeof *carried);
@@ -99,7 +101,8 @@ static int established(struct bridge *br, struct lws *wsi, struct per_connection
     if (!pc->session)
         return -1;
     struct session *s = pc->session;
-    log_debug("connected", "conn=%s user=%s", s->conn_id, s->claims.sub);
+    char user[LOG_QUOTED_ID];
+    log_debug("connected", "conn=%s user=%s", s->conn_id, log_quote(user, sizeof user, s->claims.sub));
     session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", s->conn_id, "user",
                                    s->claims.sub, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
     return 0;
@@ -137,7 +140,9 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return pc->session ? session_writable(pc->session) : 0;
     case LWS_CALLBACK_CLOSED:
         if (pc->session) {
-            log_debug("disconnected", "conn=%s user=%s", pc->session->conn_id, pc->session->claims.sub);
+            char who[LOG_QUOTED_ID];
+            log_debug("disconnected", "conn=%s user=%s", pc->session->conn_id,
+                      log_quote(who, sizeof who, pc->session->claims.sub));
             session_gone(pc->session);
             pc->session = NULL;
         }
