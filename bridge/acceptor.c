@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "ws.h"
 
 #define ACCEPT_PER_WAKEUP 64 /* a burst of connects must not starve the rest of the loop */
 #define PAUSE_MS 100          /* out of descriptors: how long to leave the backlog alone */
@@ -74,7 +75,10 @@ static void on_readable(uv_poll_t *h, int status, int events)
          * event) until the client's delayed ACK: 40 ms. lws sets this only on sockets it accepts. */
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (!a->br->vhost || !lws_adopt_socket_vhost(a->br->vhost, fd))
+        struct lws *wsi = a->br->vhost ? lws_adopt_socket_vhost(a->br->vhost, fd) : NULL;
+        if (wsi)
+            ws_handshake_begin(wsi);
+        else
             close(fd); /* lws logged why; the peer sees a reset */
     }
 }

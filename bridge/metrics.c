@@ -34,7 +34,8 @@ struct histogram {
 
 static struct {
     unsigned long long frames_in, frames_out, batches, batched_commands, db_reconnects, slow_consumer_closes,
-        rate_limited, gap_fills, notifications;
+        rate_limited, gap_fills, notifications, handshakes_pending, handshakes_abandoned;
+    unsigned long long upgrades_refused[REFUSED_RATE_LIMIT + 1];
     unsigned long long commands[NTYPES][NOUTCOMES];
     struct histogram latency, notify_lag;
 } m;
@@ -99,6 +100,16 @@ void metrics_db_reconnect(void) { m.db_reconnects++; }
 void metrics_slow_consumer(void) { m.slow_consumer_closes++; }
 void metrics_rate_limited(void) { m.rate_limited++; }
 void metrics_gap_fill(void) { m.gap_fills++; }
+
+void metrics_upgrade_refused(enum refusal why) { m.upgrades_refused[why]++; }
+void metrics_handshake_begin(void) { m.handshakes_pending++; }
+
+void metrics_handshake_end(bool abandoned)
+{
+    if (m.handshakes_pending)
+        m.handshakes_pending--;
+    m.handshakes_abandoned += abandoned;
+}
 
 void metrics_batch(int commands)
 {
@@ -216,6 +227,17 @@ char *metrics_render(const struct bridge *br, size_t *len)
     counter(&o, "pgrt_slow_consumer_closes_total", "Connections closed with 4008 (send queue full).",
             m.slow_consumer_closes);
     counter(&o, "pgrt_rate_limited_total", "Frames refused with RATE_LIMITED.", m.rate_limited);
+    static const char *const refusal_names[] = {"full", "per_user", "auth", "origin", "maintenance", "rate_limit"};
+    put(&o, "# HELP pgrt_upgrades_refused_total WebSocket upgrades refused, by reason (full: 503 at --max-connections; "
+            "per_user: 429 at --max-connections-per-user; auth: 401; origin: 403; maintenance: 503; rate_limit: 429).\n"
+            "# TYPE pgrt_upgrades_refused_total counter\n");
+    for (size_t i = 0; i < sizeof refusal_names / sizeof refusal_names[0]; i++)
+        put(&o, "pgrt_upgrades_refused_total{reason=\"%s\"} %llu\n", refusal_names[i], m.upgrades_refused[i]);
+    gauge(&o, "pgrt_handshakes_pending", "Accepted connections whose first HTTP request or upgrade is not complete yet.",
+          (double)m.handshakes_pending);
+    counter(&o, "pgrt_handshakes_abandoned_total",
+            "Connections closed before completing their first request (--handshake-timeout, or the peer gave up).",
+            m.handshakes_abandoned);
     counter(&o, "pgrt_gap_fills_total", "Reads of a room's event log to fill a gap in the live stream.", m.gap_fills);
     *len = o.len;
     return o.buf;

@@ -20,6 +20,13 @@ void metrics_db_reconnect(void);
 void metrics_slow_consumer(void);
 void metrics_rate_limited(void);
 void metrics_gap_fill(void);
+
+/* Why an upgrade was refused (pgrt_upgrades_refused_total{reason}). */
+enum refusal { REFUSED_FULL, REFUSED_PER_USER, REFUSED_AUTH, REFUSED_ORIGIN, REFUSED_MAINTENANCE, REFUSED_RATE_LIMIT };
+void metrics_upgrade_refused(enum refusal why);
+/* A connection was accepted / sent its first whole request or closed before it (abandoned: true). */
+void metrics_handshake_begin(void);
+void metrics_handshake_end(bool abandoned);
 /* A NOTIFY arrived: its `at` gives the lag from commit to here. */
 void metrics_notify(json_t *frame);
 

@@ -9,13 +9,19 @@
 #include "frames.h"
 #include "http_input.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "session.h"
 
 static struct bridge *bridge_of(struct lws *wsi) { return lws_context_user(lws_get_context(wsi)); }
 
-/* The token from `?token=` or `Authorization: Bearer`; buf must hold AUTH_MAX_TOKEN_BYTES + 2. */
+/*
+ * The token from `Authorization: Bearer` or `?token=`; buf must hold AUTH_MAX_TOKEN_BYTES + 2.
+ * Not from Sec-WebSocket-Protocol (what a browser could set): lws 4.1.6 drops any upgrade whose
+ * protocol list exceeds 127 bytes before a callback sees it, and a JWT is longer
+ * (docs/operations.md "Trust model").
+ */
 static const char *find_token(struct lws *wsi, char *buf, int size)
 {
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
@@ -42,9 +48,32 @@ static bool origin_allowed(const struct bridge *br, struct lws *wsi)
     return http_origin_allowed(list, origin);
 }
 
+/*
+ * A socket the acceptor adopted carries this marker as its opaque user data until its first
+ * request is complete (an HTTP request or an upgrade to decide), so /metrics can tell how many
+ * connections sit unauthenticated and how many were dropped by --handshake-timeout.
+ */
+static char handshake_marker;
+
+void ws_handshake_begin(struct lws *wsi)
+{
+    lws_set_opaque_user_data(wsi, &handshake_marker);
+    metrics_handshake_begin();
+}
+
+/* The first request of a connection arrived whole: it no longer counts as a pending handshake. */
+static void handshake_done(struct lws *wsi)
+{
+    if (lws_get_opaque_user_data(wsi) == &handshake_marker) {
+        lws_set_opaque_user_data(wsi, NULL);
+        metrics_handshake_end(false);
+    }
+}
+
 /* Decides before the upgrade; a refusal carries a real HTTP status. */
 static int confirm_upgrade(struct bridge *br, struct lws *wsi)
 {
+    handshake_done(wsi);
     char uri[256];
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0)
         return http_refuse(wsi, HTTP_STATUS_NOT_FOUND, NULL, NULL);
@@ -52,14 +81,17 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     if (br->maintenance) {
         log_info("upgrade_refused", "reason=maintenance");
+        metrics_upgrade_refused(REFUSED_MAINTENANCE);
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     }
     if (!origin_allowed(br, wsi)) {
         log_info("upgrade_refused", "reason=origin");
+        metrics_upgrade_refused(REFUSED_ORIGIN);
         return http_refuse(wsi, HTTP_STATUS_FORBIDDEN, NULL, NULL);
     }
     if (br->n_sessions >= (unsigned)br->cfg.max_connections) {
         log_warn("upgrade_refused", "reason=full connections=%u", br->n_sessions);
+        metrics_upgrade_refused(REFUSED_FULL);
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     }
     char *buf = malloc(AUTH_MAX_TOKEN_BYTES + 2);
@@ -71,6 +103,7 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
     free(buf);
     if (r != AUTH_OK) {
         log_info("auth_refused", "reason=%s", auth_result_name(r));
+        metrics_upgrade_refused(REFUSED_AUTH);
         return http_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "www-authenticate:", "Bearer error=\"invalid_token\"");
     }
     uint64_t penalty_ms = rate_penalty_left(br->rates, claims.sub, uv_now(&br->loop));
@@ -80,7 +113,17 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
         char user[LOG_QUOTED_ID];
         log_info("upgrade_refused", "reason=rate_limit user=%s retry_after=%s", log_quote(user, sizeof user, claims.sub),
                  seconds);
+        metrics_upgrade_refused(REFUSED_RATE_LIMIT);
         return http_refuse(wsi, 429 /* Too Many Requests */, "retry-after:", seconds);
+    }
+    unsigned held = rate_user_connections(br->rates, claims.sub);
+    if (held >= (unsigned)br->cfg.max_connections_per_user) {
+        /* 429, not 503: the bridge has room, this user has used their share (docs/configuration.md). */
+        char user[LOG_QUOTED_ID];
+        log_info("upgrade_refused", "reason=per_user user=%s connections=%u", log_quote(user, sizeof user, claims.sub),
+                 held);
+        metrics_upgrade_refused(REFUSED_PER_USER);
+        return http_refuse(wsi, 429 /* Too Many Requests */, NULL, NULL);
     }
     struct auth_claims *carried = malloc(sizeof *carried);
     if (!carried)
@@ -120,6 +163,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
+        handshake_done(wsi);
         return http_request(br, wsi, in ? (const char *)in : "/");
     case LWS_CALLBACK_HTTP_BODY:
         return admin_body(wsi, in, len);
@@ -150,8 +194,10 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_WSI_DESTROY:
         if (pc)
             admin_forget(wsi);
-        /* An upgrade accepted but never established still owns its claims. */
-        free(lws_get_opaque_user_data(wsi));
+        if (lws_get_opaque_user_data(wsi) == &handshake_marker) /* never sent a whole request */
+            metrics_handshake_end(true);
+        else /* an upgrade accepted but never established still owns its claims */
+            free(lws_get_opaque_user_data(wsi));
         lws_set_opaque_user_data(wsi, NULL);
         break;
     default:
