@@ -10,12 +10,13 @@
 #include <string.h>
 
 static const char *const db_types[] = {"join", "leave", "send", "publish", "signal",
-                                       "state", "edit", "delete", "read", "history"};
+                                       "state", "edit", "delete", "read", "history", "roster"};
 
 /* Frames whose reply is their whole point: without a ref there is nothing to answer. */
 static bool needs_ref(const char *type)
 {
-    static const char *const types[] = {"join", "leave", "send", "publish", "state", "edit", "delete", "history", "auth"};
+    static const char *const types[] = {"join", "leave", "send", "publish", "state", "edit", "delete", "history", "roster",
+                                        "auth"};
     for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
         if (strcmp(type, types[i]) == 0)
             return true;

@@ -16,7 +16,7 @@
 #include "server.h"
 
 static const char *const command_types[] = {"join", "leave", "send", "publish", "signal", "state", "edit",
-                                            "delete", "read", "history", "auth", "ping", "other"};
+                                            "delete", "read", "history", "roster", "auth", "ping", "other"};
 #define NTYPES (sizeof command_types / sizeof command_types[0])
 static const char *const outcomes[] = {"ok", "BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND",
                                        "CONFLICT", "INVALID_TRANSITION", "TOO_LARGE", "RATE_LIMITED",

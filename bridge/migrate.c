@@ -3,7 +3,9 @@
  *
  * Every NNNN_name.sql of the migrations directory is applied once, in version order, in its own
  * transaction, and recorded in rt.schema_migrations with the md5 of its text (computed by the
- * server, so no crypto library is needed here). An applied file whose text changed is refused.
+ * server, so no crypto library is needed here). An applied file whose text changed is refused,
+ * unless migrations/amended.txt lists that exact change (a released file whose comments were
+ * corrected): then the recorded checksum is moved forward and nothing is re-applied.
  * Then every *.sql file of the sql directory (function definitions) is re-applied in one
  * transaction. A session-level advisory lock serializes concurrent runs: a second bridge that
  * starts at the same moment waits, then finds nothing left to do.
@@ -144,8 +146,51 @@ static bool exec_ok(PGconn *conn, const char *sql, const char *what, const char 
     return ok;
 }
 
+#define AMENDMENTS_FILE "amended.txt"
+
+/*
+ * True when dir/amended.txt has the line "NAME APPLIED_MD5 FILE_MD5": a reviewed change of a
+ * released migration that does not change what it does. Lines starting with '#' are comments.
+ */
+static bool amendment_listed(const char *dir, const char *name, const char *applied_md5, const char *file_md5)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s", dir, AMENDMENTS_FILE);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return false;
+    char line[512], fname[256], from[64], to[64];
+    bool found = false;
+    while (!found && fgets(line, sizeof line, f)) {
+        if (line[0] == '#' || sscanf(line, "%255s %63s %63s", fname, from, to) != 3)
+            continue;
+        found = strcmp(fname, name) == 0 && strcmp(from, applied_md5) == 0 && strcmp(to, file_md5) == 0;
+    }
+    fclose(f);
+    return found;
+}
+
+static bool record_amendment(PGconn *conn, int version, const char *name, const char *applied_md5,
+                             const char *file_md5)
+{
+    char vbuf[16];
+    snprintf(vbuf, sizeof vbuf, "%d", version);
+    const char *params[] = {vbuf, applied_md5, file_md5};
+    PGresult *r = PQexecParams(conn,
+                               "UPDATE rt.schema_migrations SET checksum = $3 WHERE version = $1::int AND checksum = $2",
+                               3, NULL, params, NULL, NULL, 0);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK && strcmp(PQcmdTuples(r), "1") == 0;
+    if (!ok)
+        log_pg_error("amend", name, conn, r);
+    else
+        log_info("migration_amended", "file=\"%s\" applied_md5=%s file_md5=%s", name, applied_md5, file_md5);
+    PQclear(r);
+    return ok;
+}
+
 /* Returns 1 if applied with the same checksum, 0 if not applied, -1 on error or mismatch. */
-static int applied_state(PGconn *conn, bool have_table, int version, const char *name, const char *text)
+static int applied_state(PGconn *conn, const char *dir, bool have_table, int version, const char *name,
+                         const char *text)
 {
     if (!have_table)
         return 0;
@@ -166,6 +211,9 @@ static int applied_state(PGconn *conn, bool have_table, int version, const char 
             log_error("migrate_failed", "file=\"%s\" reason=\"version %d was applied as %s\"", name, version,
                       PQgetvalue(r, 0, 0));
             state = -1;
+        } else if (strcmp(PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2)) != 0 &&
+                   amendment_listed(dir, name, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2))) {
+            state = record_amendment(conn, version, name, PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2)) ? 1 : -1;
         } else if (strcmp(PQgetvalue(r, 0, 1), PQgetvalue(r, 0, 2)) != 0) {
             log_error("migrate_failed",
                       "file=\"%s\" reason=\"changed after it was applied: add a new migration instead\" "
@@ -239,7 +287,7 @@ static int apply_migrations(PGconn *conn, const char *dir, int *applied)
             rc = -1;
             break;
         }
-        int state = applied_state(conn, bookkeeping_exists(conn), version, name, text);
+        int state = applied_state(conn, dir, bookkeeping_exists(conn), version, name, text);
         if (state < 0)
             rc = -1;
         else if (state == 0 && (rc = apply_migration(conn, version, name, text)) == 0)

@@ -15,7 +15,7 @@ struct service;
 struct service_hooks {
     /* After each (re)connect, once LISTEN is in place: catch up on what happened meanwhile. */
     void (*connected)(struct service *svc, void *ctx);
-    /* One NOTIFY payload from a room channel (the wire JSON of CONTRACT section 4, or a ref). */
+    /* One NOTIFY payload from a room channel (the wire JSON of docs/protocol.md, "Frames", or a ref). */
     void (*notified)(struct service *svc, const char *payload, void *ctx);
     /* Runs due work; returns the milliseconds until it wants to run again, or -1 for "no timer". */
     int64_t (*tick)(struct service *svc, int64_t now_ms, void *ctx);
@@ -41,7 +41,7 @@ void service_stop(struct service *svc);
 /*
  * Runs one parameterized statement (text parameters, text results). Returns the result (the caller
  * PQclear()s it) or NULL on failure, with svc->sqlstate / svc->error set. The rt functions raise
- * contract codes as SQLSTATEs: "RT403" FORBIDDEN, "RT409" CONFLICT, "RT422" INVALID_TRANSITION, ...
+ * the error codes of docs/protocol.md ("Errors") as SQLSTATEs: "RT403" FORBIDDEN, "RT409" CONFLICT, "RT422" INVALID_TRANSITION, ...
  * After a lost connection svc->conn is NULL and the loop reconnects.
  */
 PGresult *service_call(struct service *svc, const char *sql, int nparams, const char *const *params);

@@ -18,7 +18,7 @@ END
 $roles$;
 
 COMMENT ON ROLE rt_bridge IS 'pgrt: WebSocket bridges (rt.dispatch, rt.batch, presence, replay)';
-COMMENT ON ROLE rt_service IS 'pgrt: SQL clients, services and people (the rt.* API of CONTRACT section 3)';
+COMMENT ON ROLE rt_service IS 'pgrt: SQL clients, services and people (the rt.* API of docs/sql-api.md)';
 
 -- Functions created later in this schema are not executable by PUBLIC until granted
 -- (sql/900_grants.sql grants them explicitly).

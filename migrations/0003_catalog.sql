@@ -2,7 +2,7 @@
 -- member roles and their rights, event names. Rules live here as rows so that changing them is
 -- a data change, not a code change; the functions in sql/ only interpret these tables.
 
--- Contract error codes (CONTRACT section 5) and the SQLSTATE each is raised with. Class RT is ours:
+-- The error codes (docs/protocol.md, "Errors") and the SQLSTATE each is raised with. Class RT is ours:
 -- SQL clients tell errors apart by SQLSTATE, bridges map SQLSTATE -> code through this table.
 CREATE TABLE rt.error_codes (
     code        text    PRIMARY KEY CHECK (code ~ '^[A-Z][A-Z_]{1,31}$'),
@@ -95,7 +95,7 @@ ALTER TABLE rt.room_kinds
     ADD CONSTRAINT room_kinds_initial_state_fkey
     FOREIGN KEY (kind, initial_state) REFERENCES rt.kind_states (kind, state);
 
--- CONTRACT section 2: each adjacent pair of IDLE-LISTENING-PROCESSING-SPEAKING-WAITING_FOR_USER both
+-- docs/sql-api.md, "The state machine": each adjacent pair of IDLE-LISTENING-PROCESSING-SPEAKING-WAITING_FOR_USER both
 -- ways, WAITING_FOR_USER -> LISTENING, every non-ENDED state -> ERROR, ERROR -> IDLE, every state -> ENDED.
 INSERT INTO rt.transitions (kind, from_state, to_state)
 SELECT 'conversation', f, t FROM (VALUES

@@ -1,7 +1,7 @@
--- Raising contract errors, and turning any error into the contract's error object.
+-- Raising pgrt's errors (docs/protocol.md, "Errors"), and turning any error into the protocol's error object.
 -- The SQLSTATE of each code comes from rt.error_codes, so SQL clients and bridges agree on one table.
 
--- rt.raise: raise contract error `code` with a human MESSAGE (never SQL text) and optional
+-- rt.raise: raise error `code` with a human MESSAGE (never SQL text) and optional
 -- DETAIL / HINT. Declared to return void so callers write PERFORM rt.raise(...).
 CREATE OR REPLACE FUNCTION rt.raise(code text, message text, detail text DEFAULT NULL,
                                     hint text DEFAULT NULL) RETURNS void
@@ -28,11 +28,11 @@ END
 $$;
 
 COMMENT ON FUNCTION rt.raise(text, text, text, text) IS
-    'Internal: raise a contract error code with its SQLSTATE from rt.error_codes.';
+    'Internal: raise an error code with its SQLSTATE from rt.error_codes.';
 
--- rt.error_body: the contract error object {"code","message","retry"} for an error that was raised
+-- rt.error_body: the protocol's error object {"code","message","retry"} for an error that was raised
 -- with `sqlstate` and `message`. Our RT-class errors keep their message; a few PostgreSQL classes
--- have an obvious contract meaning; everything else is INTERNAL with a generic message, because a
+-- have an obvious meaning among our codes; everything else is INTERNAL with a generic message, because a
 -- PostgreSQL message may quote SQL or other users' data (the caller logs the original).
 CREATE OR REPLACE FUNCTION rt.error_body(sqlstate text, message text) RETURNS jsonb
     LANGUAGE plpgsql STABLE SECURITY DEFINER
@@ -60,7 +60,7 @@ END
 $$;
 
 COMMENT ON FUNCTION rt.error_body(text, text) IS
-    'The contract error object {code, message, retry} for an error raised with SQLSTATE and MESSAGE.';
+    'The protocol error object {code, message, retry} for an error raised with SQLSTATE and MESSAGE.';
 
 -- The SQLSTATE <-> code table for bridges and clients that cannot read rt.error_codes directly.
 CREATE OR REPLACE FUNCTION rt.error_code_map() RETURNS TABLE (code text, sqlstate text, retry boolean)
@@ -68,4 +68,4 @@ CREATE OR REPLACE FUNCTION rt.error_code_map() RETURNS TABLE (code text, sqlstat
     SET search_path = pg_catalog, pg_temp
 AS $$ SELECT e.code, e.sqlstate, e.retry FROM rt.error_codes e ORDER BY e.sqlstate $$;
 
-COMMENT ON FUNCTION rt.error_code_map() IS 'Contract error codes, their SQLSTATEs and whether a retry may succeed.';
+COMMENT ON FUNCTION rt.error_code_map() IS 'The error codes (docs/protocol.md, Errors), their SQLSTATEs and whether a retry may succeed.';

@@ -1,4 +1,4 @@
--- The wire shapes of CONTRACT section 4, built in one place. Every function that returns an event
+-- The wire shapes of docs/protocol.md ("Frames"), built in one place. Every function that returns an event
 -- and every NOTIFY payload uses these, so SQL clients and WebSocket clients see identical JSON.
 
 -- These are PL/pgSQL rather than SQL functions because they run for every event: see

@@ -72,7 +72,7 @@ BEGIN
                             jsonb_build_object('user', user_id));
     IF EXISTS (SELECT 1 FROM rt.presence p WHERE p.room = remove_member.room AND p.user_id = remove_member.user_id) THEN
         DELETE FROM rt.presence p WHERE p.room = remove_member.room AND p.user_id = remove_member.user_id;
-        PERFORM rt.send_signal(room, 'presence', user_id, jsonb_build_object('user', user_id, 'status', 'left'));
+        PERFORM rt.announce_presence(room, ARRAY[user_id], 'left', rt.add_online(room, -1));
     END IF;
 END
 $$;

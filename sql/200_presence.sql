@@ -27,8 +27,120 @@ $$;
 
 COMMENT ON FUNCTION rt.online_users(text) IS 'Internal: distinct user ids online in a room, sorted, as a JSON array.';
 
+-- ---- Presence modes and occupancy (docs/protocol.md "Presence and occupancy") ----------------------
+-- A room with at most presence_threshold users online works in "list" mode: the join reply lists
+-- everyone online and each user's first join / last leave is a `presence` signal {user, status}.
+-- Above the threshold it works in "count" mode: the join reply carries `occupancy` and the first
+-- page of the roster, and changes go out as `occupancy` signals {occupancy} (bridges pass on at most
+-- a few per second per room). The roster is paged with rt.roster. The mode follows the occupancy
+-- before and after each change (rt.announce_presence), so it is never stored.
+
+-- The most user ids a count-mode join reply carries (the first page of rt.roster). Small, so that the
+-- replies of N joins cost O(N) bytes, not O(N^2).
+CREATE OR REPLACE FUNCTION rt.join_page_size() RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ BEGIN RETURN 20; END $$;
+
+COMMENT ON FUNCTION rt.join_page_size() IS 'Internal: user ids in a count-mode join reply (20).';
+
+-- The room's threshold: its own when set, else its kind's.
+CREATE OR REPLACE FUNCTION rt.presence_threshold(room text) RETURNS integer
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT coalesce(rp.presence_threshold, k.presence_threshold)
+              FROM rt.rooms r
+              JOIN rt.room_kinds k ON k.kind = r.kind
+              LEFT JOIN rt.room_presence rp ON rp.room = r.id
+             WHERE r.id = presence_threshold.room);
+END
+$$;
+
+COMMENT ON FUNCTION rt.presence_threshold(text) IS
+    'Internal: the room''s presence threshold (its own, else its kind''s); NULL for a missing room.';
+
+-- Users online now (0 for a room nobody joined yet).
+CREATE OR REPLACE FUNCTION rt.online_count(room text) RETURNS integer
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN coalesce((SELECT rp.online FROM rt.room_presence rp WHERE rp.room = online_count.room), 0);
+END
+$$;
+
+COMMENT ON FUNCTION rt.online_count(text) IS 'Internal: how many distinct users are online in the room.';
+
+-- Adds delta to the room's online counter and returns the new value. The caller holds the room lock.
+CREATE OR REPLACE FUNCTION rt.add_online(room text, delta integer) RETURNS integer
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_online integer;
+BEGIN
+    INSERT INTO rt.room_presence AS rp (room, online) VALUES (add_online.room, greatest(delta, 0))
+    ON CONFLICT ON CONSTRAINT room_presence_pkey DO UPDATE SET online = rp.online + delta
+    RETURNING rp.online INTO v_online;
+    RETURN v_online;
+END
+$$;
+
+COMMENT ON FUNCTION rt.add_online(text, integer) IS 'Internal: change a room''s online counter (room lock held); returns it.';
+
+-- Announces that `users` went to `status` (joined | left) in a room that now has `online` users
+-- online. The room is in count mode when it is above its threshold before or after the change, so a
+-- room falling back below it says so with one last `occupancy` signal (clients then know their
+-- roster page is stale) rather than a `presence` left for each user who went, and a bridge reaped
+-- with thousands of users costs one signal per room.
+CREATE OR REPLACE FUNCTION rt.announce_presence(room text, users text[], status text, online integer) RETURNS void
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_user   text;
+    v_before integer;
+BEGIN
+    IF coalesce(cardinality(users), 0) = 0 THEN
+        RETURN;
+    END IF;
+    v_before := online + CASE WHEN status = 'joined' THEN -cardinality(users) ELSE cardinality(users) END;
+    IF greatest(v_before, online) > rt.presence_threshold(room) THEN
+        PERFORM rt.send_signal(room, 'occupancy', NULL, jsonb_build_object('occupancy', online));
+    ELSE
+        FOREACH v_user IN ARRAY users LOOP
+            PERFORM rt.send_signal(room, 'presence', v_user, jsonb_build_object('user', v_user, 'status', status));
+        END LOOP;
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION rt.announce_presence(text, text[], text, integer) IS
+    'Internal: presence signals per user (list mode) or one occupancy signal (above the threshold before or after).';
+
+-- Up to max distinct user ids online in the room after `after` (all of them from the start when
+-- after is NULL), in the order of the presence index, as a JSON array.
+CREATE OR REPLACE FUNCTION rt.online_page(room text, after text, max integer) RETURNS jsonb
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN (SELECT coalesce(jsonb_agg(d.u ORDER BY d.u), '[]'::jsonb)
+              FROM (SELECT DISTINCT p.user_id AS u FROM rt.presence p
+                     WHERE p.room = online_page.room AND (after IS NULL OR p.user_id > after)
+                     ORDER BY p.user_id
+                     LIMIT max) d);
+END
+$$;
+
+COMMENT ON FUNCTION rt.online_page(text, text, integer) IS
+    'Internal: up to max distinct user ids online in a room after a given one, sorted, as a JSON array.';
+
 -- rt.join_room: record that connection conn_id of bridge_id (user user_id) joined the room and return
--- the join reply data: {room, kind, seq, state, version, presence, recovered, role}.
+-- the join reply data: {room, kind, seq, state, version, presence, recovered, role}, plus
+-- `occupancy` in count mode, where `presence` is then only the first rt.join_page_size() users.
 -- The bridge then replays with rt.events_since(room, since, 1000, user_id) up to `seq`.
 CREATE OR REPLACE FUNCTION rt.join_room(bridge_id text, conn_id text, user_id text, room text, since bigint)
     RETURNS jsonb
@@ -36,8 +148,10 @@ CREATE OR REPLACE FUNCTION rt.join_room(bridge_id text, conn_id text, user_id te
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    r       rt.rooms;
-    v_first boolean;
+    r        rt.rooms;
+    v_first  boolean;
+    v_online integer;
+    v_reply  jsonb;
 BEGIN
     IF since IS NOT NULL THEN
         PERFORM rt.check_seq(since, 'since');
@@ -56,17 +170,25 @@ BEGIN
     VALUES (bridge_id, conn_id, room, user_id)
     ON CONFLICT ON CONSTRAINT presence_pkey DO NOTHING;
     IF v_first THEN
-        PERFORM rt.send_signal(room, 'presence', user_id, jsonb_build_object('user', user_id, 'status', 'joined'));
+        v_online := rt.add_online(room, 1);
+        PERFORM rt.announce_presence(room, ARRAY[user_id], 'joined', v_online);
+    ELSE
+        v_online := rt.online_count(room);
     END IF;
-    RETURN jsonb_build_object(
+    v_reply := jsonb_build_object(
         'room', r.id,
         'kind', r.kind,
         'seq', r.last_seq,
         'state', r.state,
         'version', CASE WHEN r.state IS NULL THEN NULL ELSE r.version END,
-        'presence', rt.online_users(room),
+        'presence', NULL,
         'recovered', rt.recoverable(r, since),
         'role', rt.member_role(room, user_id));
+    IF v_online > rt.presence_threshold(room) THEN
+        RETURN v_reply || jsonb_build_object('presence', rt.online_page(room, NULL, rt.join_page_size()),
+                                             'occupancy', v_online);
+    END IF;
+    RETURN v_reply || jsonb_build_object('presence', rt.online_users(room));
 END
 $$;
 
@@ -86,7 +208,7 @@ BEGIN
        AND p.room = leave_room.room AND p.user_id = leave_room.user_id;
     IF FOUND AND NOT EXISTS (SELECT 1 FROM rt.presence p
                               WHERE p.room = leave_room.room AND p.user_id = leave_room.user_id) THEN
-        PERFORM rt.send_signal(room, 'presence', user_id, jsonb_build_object('user', user_id, 'status', 'left'));
+        PERFORM rt.announce_presence(room, ARRAY[user_id], 'left', rt.add_online(room, -1));
     END IF;
 END
 $$;
@@ -95,15 +217,17 @@ COMMENT ON FUNCTION rt.leave_room(text, text, text, text) IS 'Internal (via rt.d
 
 -- rt.drop_presence: remove the presence of the given bridges (optionally one connection only),
 -- room by room in a fixed order (the order rt.batch locks rooms in, so the two cannot deadlock),
--- sending "left" for each user whose last connection in a room went. Returns the rows removed.
+-- announcing the users whose last connection in a room went (presence left each, or one occupancy
+-- signal per room in count mode). Returns the rows removed.
 CREATE OR REPLACE FUNCTION rt.drop_presence(bridge_ids text[], conn_id text DEFAULT NULL) RETURNS integer
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
     v_room  text;
-    v_user  text;
     v_rows  integer;
+    v_users text[];
+    v_gone  text[];
     v_count integer := 0;
 BEGIN
     FOR v_room IN
@@ -113,26 +237,27 @@ BEGIN
          ORDER BY 1
     LOOP
         PERFORM 1 FROM rt.rooms x WHERE x.id = v_room FOR NO KEY UPDATE;
-        FOR v_user, v_rows IN
-            WITH gone AS (
-                DELETE FROM rt.presence p
-                 WHERE p.room = v_room AND p.bridge_id = ANY (bridge_ids)
-                   AND (drop_presence.conn_id IS NULL OR p.conn_id = drop_presence.conn_id)
-                RETURNING p.user_id)
-            SELECT g.user_id, count(*)::integer FROM gone g GROUP BY g.user_id ORDER BY g.user_id
-        LOOP
-            v_count := v_count + v_rows;
-            IF NOT EXISTS (SELECT 1 FROM rt.presence p WHERE p.room = v_room AND p.user_id = v_user) THEN
-                PERFORM rt.send_signal(v_room, 'presence', v_user, jsonb_build_object('user', v_user, 'status', 'left'));
-            END IF;
-        END LOOP;
+        WITH gone AS (
+            DELETE FROM rt.presence p
+             WHERE p.room = v_room AND p.bridge_id = ANY (bridge_ids)
+               AND (drop_presence.conn_id IS NULL OR p.conn_id = drop_presence.conn_id)
+            RETURNING p.user_id)
+        SELECT count(*)::integer, array_agg(DISTINCT g.user_id) INTO v_rows, v_users FROM gone g;
+        -- A separate statement: the DELETE's own query could not see the rows it removes as gone.
+        SELECT array_agg(u.u ORDER BY u.u) INTO v_gone
+          FROM unnest(v_users) AS u (u)
+         WHERE NOT EXISTS (SELECT 1 FROM rt.presence p WHERE p.room = v_room AND p.user_id = u.u);
+        v_count := v_count + v_rows;
+        IF v_gone IS NOT NULL THEN
+            PERFORM rt.announce_presence(v_room, v_gone, 'left', rt.add_online(v_room, -cardinality(v_gone)));
+        END IF;
     END LOOP;
     RETURN v_count;
 END
 $$;
 
 COMMENT ON FUNCTION rt.drop_presence(text[], text) IS
-    'Internal: remove presence of bridges (or one connection), sending presence left where a user''s last connection went.';
+    'Internal: remove presence of bridges (or one connection), announcing users whose last connection in a room went.';
 
 -- rt.disconnect: a connection closed; drop its presence in every room. Returns the rooms it left.
 CREATE OR REPLACE FUNCTION rt.disconnect(bridge_id text, conn_id text) RETURNS integer
@@ -220,3 +345,77 @@ $$;
 
 COMMENT ON FUNCTION rt.reap_bridges(interval) IS
     'Remove bridges not seen within stale_after and their presence (presence left signals); returns bridges removed.';
+
+-- ---- Reading presence: occupancy and the roster ---------------------------------------------------
+
+-- rt.occupancy: how many distinct users are online in the room, across all bridges. actor, when
+-- given, must have the read right; when NULL the call is trusted.
+CREATE OR REPLACE FUNCTION rt.occupancy(room text, actor text DEFAULT NULL) RETURNS integer
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM rt.check_room_id(room);
+    PERFORM rt.check_ident(actor, 'actor', required => false);
+    PERFORM rt.room_for(room, actor, 'read', false);
+    RETURN rt.online_count(room);
+END
+$$;
+
+COMMENT ON FUNCTION rt.occupancy(text, text) IS
+    'How many distinct users are online in a room across all bridges (actor, when given, needs the read right).';
+
+-- rt.roster: one page of who is online in the room: {room, occupancy, users, next}. `users` are the
+-- distinct user ids after `after` (from the start when NULL), sorted, at most `max` (1..1000);
+-- `next` is the `after` of the next page, NULL on the last one. actor as in rt.occupancy.
+CREATE OR REPLACE FUNCTION rt.roster(room text, actor text DEFAULT NULL, after text DEFAULT NULL,
+                                     max integer DEFAULT 100) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_users jsonb;
+    v_next  text;
+BEGIN
+    PERFORM rt.check_room_id(room);
+    PERFORM rt.check_ident(actor, 'actor', required => false);
+    PERFORM rt.check_ident(after, 'after', required => false);
+    IF max IS NULL OR max NOT BETWEEN 1 AND 1000 THEN
+        PERFORM rt.raise('BAD_REQUEST', '"max" must be between 1 and 1000');
+    END IF;
+    PERFORM rt.room_for(room, actor, 'read', false);
+    -- One more than asked tells whether another page follows.
+    v_users := rt.online_page(room, after, max + 1);
+    IF jsonb_array_length(v_users) > max THEN
+        v_users := v_users - max;
+        v_next := v_users ->> (max - 1);
+    END IF;
+    RETURN jsonb_build_object('room', room, 'occupancy', rt.online_count(room), 'users', v_users, 'next', v_next);
+END
+$$;
+
+COMMENT ON FUNCTION rt.roster(text, text, text, integer) IS
+    'One page of the users online in a room: {room, occupancy, users (sorted, after `after`, at most max), next}.';
+
+-- rt.set_presence_threshold: this room's presence threshold (0..1000), or NULL to follow its kind's
+-- (rt.room_kinds.presence_threshold). Owners (manage_room) or a trusted call (actor NULL). Takes
+-- effect at the room's next presence change. Returns the threshold now in force.
+CREATE OR REPLACE FUNCTION rt.set_presence_threshold(room text, actor text, threshold integer) RETURNS integer
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    PERFORM rt.check_room_id(room);
+    PERFORM rt.check_ident(actor, 'actor', required => false);
+    IF threshold NOT BETWEEN 0 AND 1000 THEN
+        PERFORM rt.raise('BAD_REQUEST', '"threshold" must be between 0 and 1000 (or null: the room kind''s)');
+    END IF;
+    PERFORM rt.room_for(room, actor, 'manage_room', true);
+    INSERT INTO rt.room_presence AS rp (room, presence_threshold) VALUES (set_presence_threshold.room, threshold)
+    ON CONFLICT ON CONSTRAINT room_presence_pkey DO UPDATE SET presence_threshold = excluded.presence_threshold;
+    RETURN rt.presence_threshold(room);
+END
+$$;
+
+COMMENT ON FUNCTION rt.set_presence_threshold(text, text, integer) IS
+    'Set a room''s presence threshold (0..1000; NULL: its kind''s); owner or trusted call. Returns the threshold in force.';

@@ -1,4 +1,4 @@
--- rt.dispatch: one client frame of CONTRACT section 4, executed for an authenticated user on one
+-- rt.dispatch: one client frame of docs/protocol.md ("Frames"), executed for an authenticated user on one
 -- connection of one bridge. The bridge handles auth and ping itself and sends everything else here.
 
 -- Frame field readers: a clear BAD_REQUEST naming the field when it is missing or of the wrong JSON
@@ -66,11 +66,13 @@ $$;
 
 COMMENT ON FUNCTION rt.frame_object(jsonb, text, boolean) IS 'Internal: an object field of a frame, or BAD_REQUEST.';
 
--- rt.dispatch: execute a join, leave, send, publish, signal, state, edit, delete, read or history
--- frame and return the reply's `data`:
+-- rt.dispatch: execute a join, leave, send, publish, signal, state, edit, delete, read, history or
+-- roster frame and return the reply's `data`:
 --   send, publish, state, edit, delete -> the event (wire shape), so the client learns its seq
 --   history -> {"events": [...]}
---   join    -> {room, kind, seq, state, version, presence, recovered, role}
+--   join    -> {room, kind, seq, state, version, presence, recovered, role} (+ occupancy above the
+--              room's presence threshold: docs/protocol.md "Presence and occupancy")
+--   roster  -> {room, occupancy, users, next}: one page of who is online (rt.roster)
 --   leave, signal, read -> {}
 -- Unknown extra fields (and "ref") are ignored. A room the user may not see is FORBIDDEN whether or
 -- not it exists.
@@ -91,7 +93,8 @@ BEGIN
         PERFORM rt.raise('BAD_REQUEST', 'a frame must be a JSON object');
     END IF;
     v_type := rt.frame_string(frame, 'type', true);
-    IF v_type NOT IN ('join', 'leave', 'send', 'publish', 'signal', 'state', 'edit', 'delete', 'read', 'history') THEN
+    IF v_type NOT IN ('join', 'leave', 'send', 'publish', 'signal', 'state', 'edit', 'delete', 'read', 'history',
+                      'roster') THEN
         PERFORM rt.raise('BAD_REQUEST', format('unknown frame type %L', left(v_type, 32)));
     END IF;
     v_room := rt.frame_string(frame, 'room', true);
@@ -141,9 +144,15 @@ BEGIN
             (SELECT jsonb_agg(h.e ORDER BY (h.e ->> 'seq')::bigint)
                FROM rt.history(v_room, rt.frame_int(frame, 'before', false), v_limit::integer, user_id) AS h (e)),
             '[]'::jsonb));
+    WHEN 'roster' THEN
+        v_limit := coalesce(rt.frame_int(frame, 'limit', false), 100);
+        IF v_limit NOT BETWEEN 1 AND 1000 THEN
+            PERFORM rt.raise('BAD_REQUEST', '"limit" must be between 1 and 1000');
+        END IF;
+        RETURN rt.roster(v_room, user_id, rt.frame_string(frame, 'after', false), v_limit::integer);
     END CASE;
 END
 $$;
 
 COMMENT ON FUNCTION rt.dispatch(text, text, text, jsonb) IS
-    'Bridge entry point: execute one client frame (join, leave, send, publish, signal, state, edit, delete, read, history); returns the reply data.';
+    'Bridge entry point: execute one client frame (join, leave, send, publish, signal, state, edit, delete, read, history, roster); returns the reply data.';

@@ -4,13 +4,13 @@
 -- permission checks on the acting user. Internal helpers are executable by nobody else.
 
 REVOKE ALL ON SCHEMA rt FROM PUBLIC;
-REVOKE ALL ON ALL TABLES IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service;
-REVOKE ALL ON ALL SEQUENCES IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service;
-REVOKE ALL ON ALL FUNCTIONS IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service;
+REVOKE ALL ON ALL TABLES IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service, rt_compliance;
+REVOKE ALL ON ALL SEQUENCES IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service, rt_compliance;
+REVOKE ALL ON ALL FUNCTIONS IN SCHEMA rt FROM PUBLIC, rt_bridge, rt_service, rt_compliance;
 
-GRANT USAGE ON SCHEMA rt TO rt_bridge, rt_service;
+GRANT USAGE ON SCHEMA rt TO rt_bridge, rt_service, rt_compliance;
 
--- The SQL API of CONTRACT section 3 and its companions: services, bots and people.
+-- The SQL API of docs/sql-api.md ("Functions") and its companions: services, bots and people.
 GRANT EXECUTE ON FUNCTION
     rt.create_room(text, text, text, text, jsonb),
     rt.update_room(text, text, text, jsonb),
@@ -30,6 +30,9 @@ GRANT EXECUTE ON FUNCTION
     rt.broadcast(text, jsonb),
     rt.get_prefs(text),
     rt.set_prefs(text, jsonb),
+    rt.occupancy(text, text),
+    rt.roster(text, text, text, integer),
+    rt.set_presence_threshold(text, text, integer),
     rt.room_channel(text),
     rt.system_channel(),
     rt.channels(),
@@ -50,6 +53,8 @@ GRANT EXECUTE ON FUNCTION
     rt.prune_events(),
     rt.events_since(text, bigint, integer, text),
     rt.history(text, bigint, integer, text),
+    rt.occupancy(text, text),
+    rt.roster(text, text, text, integer),
     rt.notify_user(text, text, jsonb),
     rt.broadcast(text, jsonb),
     rt.room_channel(text),
@@ -63,3 +68,23 @@ TO rt_bridge;
 
 -- Maintenance mode: read by services too; switched by the operator (the owner) or rt_service.
 GRANT EXECUTE ON FUNCTION rt.maintenance(), rt.set_maintenance(boolean, text) TO rt_service;
+
+-- Retention, export and search (docs/sql-api.md "Retention and legal holds", "Export", "Search"):
+-- the same rights as history, checked on the named actor.
+GRANT EXECUTE ON FUNCTION
+    rt.retention_policy(text, text),
+    rt.set_room_retention(text, integer, bigint, text, boolean),
+    rt.export_room(text, bigint, text)
+TO rt_service;
+
+-- Compliance (docs/sql-api.md "Audit trail"): operators and compliance services, never room owners.
+-- The audit trail is readable with plain SELECT too; nobody holds UPDATE, DELETE or TRUNCATE on it.
+GRANT EXECUTE ON FUNCTION
+    rt.audit_log(text, bigint, integer),
+    rt.set_kind_retention(text, integer, bigint, boolean),
+    rt.place_legal_hold(text, text, text, text),
+    rt.release_legal_hold(text, text, text),
+    rt.retention_policy(text, text),
+    rt.export_room(text, bigint, text)
+TO rt_compliance;
+GRANT SELECT ON rt.audit TO rt_compliance;

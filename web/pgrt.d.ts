@@ -1,6 +1,6 @@
 // Type declarations of pgrt.js, the pgrt browser/Node client. Reference: docs/client.md.
 
-/** Error codes: the bridge's (CONTRACT section 5) and the client's own. */
+/** Error codes: the bridge's (docs/protocol.md, "Errors") and the client's own. */
 export type ErrorCode =
   | 'BAD_REQUEST' | 'UNAUTHORIZED' | 'FORBIDDEN' | 'NOT_FOUND' | 'CONFLICT' | 'INVALID_TRANSITION'
   | 'TOO_LARGE' | 'RATE_LIMITED' | 'UNAVAILABLE' | 'INTERNAL'

@@ -11,7 +11,7 @@
 //   filled from `history` before anything newer is delivered;
 // - sends are idempotent (every send carries a client_msg_id), so a send made offline or cut by a
 //   disconnect is queued and written again after the rejoin, and the room stores it once;
-// - every command settles: with the reply's data, or a PgrtError (server codes of the contract,
+// - every command settles: with the reply's data, or a PgrtError (server codes of docs/protocol.md "Errors",
 //   plus TIMEOUT, DISCONNECTED, OFFLINE, QUEUE_FULL, CLOSED, LEFT, TOO_LARGE from the client).
 
 const DEFAULTS = {
@@ -32,7 +32,7 @@ const DEFAULTS = {
 const ROOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 const WS_OPEN = 1;
 
-/** An error from the bridge (`code` of the contract) or from the client itself. */
+/** An error from the bridge (a `code` of docs/protocol.md "Errors") or from the client itself. */
 export class PgrtError extends Error {
   constructor(code, message, { retry = false, unknownOutcome = false } = {}) {
     super(message || code);

@@ -1,4 +1,4 @@
-// Authorization (CONTRACT §2 rights, §4 join/FORBIDDEN, §5 messages): a user never receives events
+// Authorization (docs/sql-api.md "Roles and privileges"; docs/protocol.md: join/FORBIDDEN, "Errors" messages): a user never receives events
 // of a room they are not a member of; removing a member stops their delivery at once on every
 // bridge; presence, history, per-user frames and error messages leak nothing about other rooms.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// Bad input of every kind (CONTRACT §6.5): a clear error, nothing stored, the connection and the
+// Bad input of every kind (docs/protocol.md, delivery guarantee 5): a clear error, nothing stored, the connection and the
 // bridge keep working. Each case checks the room's event count before and after through psql.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';

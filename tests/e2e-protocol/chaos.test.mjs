@@ -1,4 +1,4 @@
-// Chaos (CONTRACT §6.1–6.3, §3 client_msg_id retries): clients on two bridges send without pause
+// Chaos (docs/protocol.md delivery guarantees 1–3; client_msg_id retries of rt.post_message): clients on two bridges send without pause
 // while PostgreSQL is stopped and started again (a real outage of a few seconds) and one bridge is
 // killed with SIGKILL (after the outage in one test, during it in the other). Its clients reconnect
 // to the other bridge and resume with `since`; sends that got no reply or UNAVAILABLE are retried

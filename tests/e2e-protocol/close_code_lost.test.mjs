@@ -1,4 +1,4 @@
-// CONTRACT §5: close code 4029 "rate limit exceeded repeatedly", even for a client that floods hard
+// docs/protocol.md, "Close codes": 4029 "rate limit exceeded repeatedly", even for a client that floods hard
 // and is still sending when the bridge closes it. (Regression: the bridge used to close TCP with the
 // client's frames unread, the kernel answered with a RST and the close frame was lost: 1006. It now
 // keeps reading, and discarding, until the peer's close or a timeout, as RFC 6455 §7.1.1 says.)

@@ -1,4 +1,4 @@
-// CONTRACT §5: UNAVAILABLE (database unreachable; retry true). Every frame type that needs the
+// docs/protocol.md, "Errors": UNAVAILABLE (database unreachable; retry true). Every frame type that needs the
 // database gets a prompt UNAVAILABLE reply with retry:true while PostgreSQL is down (never a hang, the
 // connection stays), nothing half-done is left, and commands work again once it is back.
 // Uses a private PostgreSQL cluster (it is stopped); PGRT_PROTO_PG_PORT picks its port.

@@ -1,4 +1,4 @@
-// The delivery checker (CONTRACT §6.1–§6.4): 12 clients on 4 rooms across two bridges, continuous
+// The delivery checker (docs/protocol.md delivery guarantees 1–4): 12 clients on 4 rooms across two bridges, continuous
 // sends for a few seconds, one client that disconnects and rejoins with since mid-stream, one slow
 // reader that pauses its socket. At the end every client has every seq of its rooms exactly once and
 // in order, matching rt.events, and every acknowledged send is in the log.

@@ -1,4 +1,4 @@
-// Every client frame of CONTRACT §4: the success shape, each error it can produce (§5 codes and
+// Every client frame of docs/protocol.md ("Frames"): the success shape, each error it can produce ("Errors" codes and
 // retry flags), exactly one reply per ref, reply only after commit, and the sender's own event.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';

@@ -1,5 +1,5 @@
-// CONTRACT §4: a history reply's data is {"events":[…]}, the newest `limit` events (up to 1000);
-// §6.4: 4008 is for a connection that cannot keep up. A history reply larger than the send-queue bound
+// docs/protocol.md, "Frames": a history reply's data is {"events":[…]}, the newest `limit` events (up to 1000);
+// Delivery guarantee 4: 4008 is for a connection that cannot keep up. A history reply larger than the send-queue bound
 // reaches a fast client whole. (Regression: the hard queue limit used to apply to the reply itself and
 // closed such a client with 4008, so the page could never be read.)
 import { test } from 'node:test';

@@ -1,4 +1,4 @@
-// Limits and liveness (issue 4; CONTRACT §5 close codes, §6.4): each limit is a flag, each is
+// Limits and liveness (docs/protocol.md "Close codes", delivery guarantee 4): each limit is a flag, each is
 // enforced with the contract's code: frame size (1009), rooms per connection, connections (503 at
 // upgrade), command rate (RATE_LIMITED retry:true, then 4029), send queue (4008 with bounded memory,
 // resume with since), heartbeat (dead peers dropped), token expiry (4001 unless refreshed by auth).

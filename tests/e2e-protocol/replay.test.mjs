@@ -1,4 +1,4 @@
-// Replay (CONTRACT §4 join, §6.2, §6.3): join with since gets every event after since before any
+// Replay (docs/protocol.md: join, delivery guarantees 2 and 3): join with since gets every event after since before any
 // newer live event, no gaps, no duplicates, recovered:true; after pruning, recovered:false; large
 // events (NOTIFY by reference) arrive intact.
 import { test, before, after } from 'node:test';

@@ -1,4 +1,4 @@
-// CONTRACT §6.4: a connection that cannot keep up is closed with 4008, also while the bridge replays to
+// docs/protocol.md, delivery guarantee 4: a connection that cannot keep up is closed with 4008, also while the bridge replays to
 // it. (Regression: a paced replay waited for the queue to drain without any timer, so a client that
 // stopped reading mid-replay was never closed with 4008. The bridge now closes a client that takes no
 // data for --slow-consumer-ms while some waits for it, whatever put the data there.)

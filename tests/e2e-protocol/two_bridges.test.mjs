@@ -1,4 +1,4 @@
-// Two bridges on one database (CONTRACT §1, §4, §6.3): the same events in the same seq order on
+// Two bridges on one database (README; docs/protocol.md frames, delivery guarantee 3): the same events in the same seq order on
 // both, presence across bridges, and psql writes reaching WebSocket clients on both.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';

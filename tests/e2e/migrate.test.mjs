@@ -1,8 +1,10 @@
 // `rt-bridge migrate`: applied once, in order, recorded with a checksum; idempotent; safe when
-// several bridges migrate at the same moment; a changed applied file is refused.
+// several bridges migrate at the same moment; a changed applied file is refused unless
+// migrations/amended.txt lists the change.
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -62,6 +64,34 @@ describe('rt-bridge migrate', () => {
     assert.equal(r.code, 1);
     assert.match(r.out, /0001_bootstrap\.sql.*changed after it was applied/);
     assert.equal(await psql("SELECT to_regclass('rt.should_not_exist') IS NULL", env), 't');
+  });
+
+  test('a change listed in amended.txt moves the checksum forward; an unlisted or stale one is refused', async () => {
+    const md5 = (file) => crypto.createHash('md5').update(fs.readFileSync(file)).digest('hex');
+    const dir = path.join(tmp, 'amended');
+    fs.cpSync(path.join(ROOT, 'migrations'), dir, { recursive: true });
+    const file = path.join(dir, '0001_bootstrap.sql');
+    const applied = md5(file);
+    fs.appendFileSync(file, '\n-- a corrected comment\n');
+    const now = md5(file);
+    const before = await schemaDump(db);
+
+    fs.appendFileSync(path.join(dir, 'amended.txt'), `0001_bootstrap.sql ${'0'.repeat(32)} ${now}\n`);
+    const stale = await migrate(env, ['--migrations-dir', dir]);
+    assert.equal(stale.code, 1, 'an amendment from another checksum does not apply');
+    assert.match(stale.out, /0001_bootstrap\.sql.*changed after it was applied/);
+
+    fs.appendFileSync(path.join(dir, 'amended.txt'), `0001_bootstrap.sql ${applied} ${now}\n`);
+    const r = await migrate(env, ['--migrations-dir', dir]);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /migration_amended.*0001_bootstrap\.sql/);
+    assert.match(r.out, /migrations_applied=0/);
+    assert.equal(await psql('SELECT checksum FROM rt.schema_migrations WHERE version = 1', env), now);
+    assert.ok((await schemaDump(db)) === before, 'nothing was re-applied');
+
+    const back = await migrate(env);
+    assert.equal(back.code, 1, 'the original text no longer matches the amended record');
+    await psql(`UPDATE rt.schema_migrations SET checksum = '${applied}' WHERE version = 1`, env);
   });
 
   test('a failing migration rolls back entirely and is not recorded', async () => {

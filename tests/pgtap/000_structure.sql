@@ -1,4 +1,4 @@
--- Structure: tables, the fixed signatures of CONTRACT section 3, security definer settings, seeds.
+-- Structure: tables, the fixed signatures of docs/sql-api.md ("Functions"), security definer settings, seeds.
 BEGIN;
 \ir helpers.psql
 SELECT plan(113);
@@ -9,7 +9,7 @@ SELECT has_table('rt', t, 'table rt.' || t) FROM unnest(ARRAY[
     'role_rights', 'event_types', 'event_type_roles', 'rooms', 'members', 'events', 'messages',
     'prefs', 'bridges', 'presence']) AS t;
 
--- CONTRACT section 3: names, argument names and types, return types.
+-- docs/sql-api.md, "Functions": names, argument names and types, return types.
 CREATE TEMP TABLE api (fn text, args text, returns text);
 INSERT INTO api VALUES
     ('create_room',    'kind text, owner text, title text, id text, meta jsonb', 'text'),
@@ -48,7 +48,7 @@ SELECT is(pg_get_function_identity_arguments(p.oid) || ' -> ' || pg_get_function
   FROM api a JOIN pg_proc p ON p.pronamespace = 'rt'::regnamespace AND p.proname = a.fn
  ORDER BY a.fn;
 
--- Defaults of the contract's optional parameters.
+-- Defaults of the documented optional parameters.
 SELECT is(pg_get_function_arguments('rt.create_room(text,text,text,text,jsonb)'::regprocedure),
           'kind text, owner text, title text DEFAULT NULL::text, id text DEFAULT NULL::text, meta jsonb DEFAULT ''{}''::jsonb',
           'create_room defaults');

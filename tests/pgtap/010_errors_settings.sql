@@ -11,7 +11,7 @@ SELECT throws_ok($$SELECT rt.raise('NO_SUCH_CODE', 'x')$$, 'RT500', NULL, 'an un
 SELECT is(tests.error_of($$SELECT rt.raise('BAD_REQUEST', 'm', detail => 'dd')$$),
           '{"code":"BAD_REQUEST","message":"m","retry":false}', 'detail stays out of the error object');
 
--- rt.error_body: every contract code round-trips, with its retry flag.
+-- rt.error_body: every error code round-trips, with its retry flag.
 SELECT is(rt.error_body(e.sqlstate, 'm'), jsonb_build_object('code', e.code, 'message', 'm', 'retry', e.retry),
           'error_body for ' || e.code)
   FROM rt.error_codes e ORDER BY e.code;

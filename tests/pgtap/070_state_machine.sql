@@ -1,5 +1,5 @@
 -- The conversation state machine, table-driven over every (from, to) pair of its seven states.
--- The expected outcome of each pair is written out here from CONTRACT section 2, independently of
+-- The expected outcome of each pair is written out here from docs/sql-api.md ("The state machine"), independently of
 -- the rt.transitions data, so a wrong seed fails this test.
 BEGIN;
 \ir helpers.psql

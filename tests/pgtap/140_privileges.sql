@@ -23,7 +23,12 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                     'rt.notify_user(text,text,jsonb)', 'rt.broadcast(text,jsonb)', 'rt.get_prefs(text)', 'rt.set_prefs(text,jsonb)',
                     'rt.room_channel(text)', 'rt.system_channel()', 'rt.channels()', 'rt.error_code_map()',
                     'rt.error_body(text,text)', 'rt.schema_version()', 'rt.maintenance()',
-                    'rt.set_maintenance(boolean,text)'],
+                    'rt.set_maintenance(boolean,text)',
+                    -- docs/sql-api.md "Retention and legal holds", "Export", "Search"
+                    'rt.retention_policy(text,text)', 'rt.set_room_retention(text,integer,bigint,text,boolean)',
+                    'rt.export_room(text,bigint,text)',
+                    -- docs/sql-api.md "Presence and occupancy"
+                    'rt.occupancy(text,text)', 'rt.roster(text,text,text,integer)', 'rt.set_presence_threshold(text,text,integer)'],
               'rt_service executes exactly the SQL API');
 SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                  WHERE p.pronamespace = 'rt'::regnamespace AND has_function_privilege('rt_bridge', p.oid, 'EXECUTE')$$,
@@ -32,7 +37,7 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                     'rt.events_since(text,bigint,integer,text)', 'rt.history(text,bigint,integer,text)',
                     'rt.notify_user(text,text,jsonb)', 'rt.broadcast(text,jsonb)', 'rt.room_channel(text)', 'rt.system_channel()',
                     'rt.channels()', 'rt.error_code_map()', 'rt.error_body(text,text)', 'rt.schema_version()',
-                    'rt.maintenance()'],
+                    'rt.maintenance()', 'rt.occupancy(text,text)', 'rt.roster(text,text,text,integer)'],
               'rt_bridge executes exactly the bridge functions');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'rt'::regnamespace

@@ -1,7 +1,7 @@
--- Bad input, table-driven: every function of CONTRACT §3 (and the added update_room, prefs), called with
+-- Bad input, table-driven: every function of docs/sql-api.md ("Functions") (and the added update_room, prefs), called with
 -- NULLs, empty and huge strings, invalid room ids, unknown kinds/roles/events/states, SQL and regex
 -- metacharacters, control and odd unicode characters, wrong JSON shapes, wrong roles and ended rooms.
--- Each row must fail with its documented contract code AND change nothing: tests.rejects compares a
+-- Each row must fail with its documented error code AND change nothing: tests.rejects compares a
 -- fingerprint of every rt table and of what was notified before and after the call (helpers.psql).
 -- Adding a case is one line in the VALUES list below. (NUL cannot reach a function: PostgreSQL text
 -- and jsonb refuse it when the caller's literal is parsed, before any rt code runs.)

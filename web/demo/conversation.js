@@ -3,7 +3,7 @@ import { h, fill, toast } from './dom.js';
 
 export const STATES = ['IDLE', 'LISTENING', 'PROCESSING', 'SPEAKING', 'WAITING_FOR_USER', 'ERROR', 'ENDED'];
 
-// A copy of the moves seeded in rt.transitions (CONTRACT section 2), used only to decide which
+// A copy of the moves seeded in rt.transitions (docs/sql-api.md, "The state machine"), used only to decide which
 // buttons to show. The database decides: a move it refuses comes back as INVALID_TRANSITION.
 const CHAIN = ['IDLE', 'LISTENING', 'PROCESSING', 'SPEAKING', 'WAITING_FOR_USER'];
 export function allowedMoves(state) {

@@ -41,7 +41,7 @@ export function collect(room) {
   return seen;
 }
 
-/** Asserts what CONTRACT section 6 promises the application: each seq once, ascending, no gaps. */
+/** Asserts what docs/protocol.md ("Delivery guarantees") promises the application: each seq once, ascending, no gaps. */
 export function checkSequence(events, from = null) {
   const seqs = events.map((e) => e.seq);
   for (let i = 1; i < seqs.length; i++) {

@@ -1,4 +1,4 @@
-// proto: helpers for the WebSocket protocol tests, written from CONTRACT.md §4–§6.
+// proto: helpers for the WebSocket protocol tests, written from docs/protocol.md (frames, errors, delivery guarantees).
 // Builds on tests/e2e/lib (Bridge, Client, jwt, psql) and adds: unique names, rooms made from SQL,
 // a client that keeps a full log of every frame, shape checks for the contract's frames, event-log
 // queries, and small process helpers (RSS, background psql scripts, --help flags).
