@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "listener.h"
+#include "notify_auth.h"
 #include "pool.h"
 #include "router.h"
 #include "server.h"
@@ -36,6 +37,7 @@ static struct {
     unsigned long long frames_in, frames_out, batches, batched_commands, db_reconnects, slow_consumer_closes,
         rate_limited, gap_fills, notifications, handshakes_pending, handshakes_abandoned;
     unsigned long long upgrades_refused[REFUSED_RATE_LIMIT + 1];
+    unsigned long long notify_auth[NOTIFY_AUTH_RESULTS];
     unsigned long long commands[NTYPES][NOUTCOMES];
     struct histogram latency, notify_lag;
 } m;
@@ -103,6 +105,12 @@ void metrics_gap_fill(void) { m.gap_fills++; }
 
 void metrics_upgrade_refused(enum refusal why) { m.upgrades_refused[why]++; }
 void metrics_handshake_begin(void) { m.handshakes_pending++; }
+
+void metrics_notify_auth(int result)
+{
+    if (result >= 0 && result < NOTIFY_AUTH_RESULTS)
+        m.notify_auth[result]++;
+}
 
 void metrics_handshake_end(bool abandoned)
 {
@@ -238,6 +246,12 @@ char *metrics_render(const struct bridge *br, size_t *len)
     counter(&o, "pgrt_handshakes_abandoned_total",
             "Connections closed before completing their first request (--handshake-timeout, or the peer gave up).",
             m.handshakes_abandoned);
+    put(&o, "# HELP pgrt_notifications_rejected_total NOTIFY payloads dropped because their tag did not verify "
+            "(unsigned, unknown_key, bad_tag): sent by a role other than pgrt's functions.\n"
+            "# TYPE pgrt_notifications_rejected_total counter\n");
+    for (int r = NOTIFY_AUTH_UNSIGNED; r < NOTIFY_AUTH_RESULTS; r++)
+        put(&o, "pgrt_notifications_rejected_total{reason=\"%s\"} %llu\n", notify_auth_result_name((enum notify_auth_result)r),
+            m.notify_auth[r]);
     counter(&o, "pgrt_gap_fills_total", "Reads of a room's event log to fill a gap in the live stream.", m.gap_fills);
     *len = o.len;
     return o.buf;

@@ -27,6 +27,8 @@ void metrics_upgrade_refused(enum refusal why);
 /* A connection was accepted / sent its first whole request or closed before it (abandoned: true). */
 void metrics_handshake_begin(void);
 void metrics_handshake_end(bool abandoned);
+/* A NOTIFY payload's tag was checked (notify_auth.h): ok, or why it was dropped. */
+void metrics_notify_auth(int result);
 /* A NOTIFY arrived: its `at` gives the lag from commit to here. */
 void metrics_notify(json_t *frame);
 

@@ -131,6 +131,7 @@ static void housekeeping(uv_timer_t *t)
         session_check_slow(s, now_ms);
     }
     router_tick(br->router);
+    listener_tick(br->listener);
     rate_sweep(br->rates, now_ms);
 }
 
