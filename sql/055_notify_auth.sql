@@ -27,9 +27,9 @@ CREATE OR REPLACE FUNCTION rt.notify_sign(payload text) RETURNS text
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    k rt.notify_keys;
+    k record;
 BEGIN
-    SELECT * INTO k FROM rt.notify_keys WHERE active_from <= now() ORDER BY active_from DESC, id DESC LIMIT 1;
+    SELECT id, ipad, opad INTO k FROM rt.notify_keys WHERE active_from <= now() ORDER BY active_from DESC, id DESC LIMIT 1;
     IF NOT FOUND THEN
         PERFORM rt.raise('INTERNAL', 'no NOTIFY key is active', hint => 'run rt-bridge migrate, or SELECT rt.rotate_notify_key(''0 s'')');
     END IF;
