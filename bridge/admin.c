@@ -11,9 +11,11 @@
 #include <time.h>
 
 #include "auth.h"
-#include "http.h"
+#include "frames.h"
 #include "http_input.h"
+#include "http_reply.h"
 #include "log.h"
+#include "statements.h"
 #include "pool.h"
 #include "router.h"
 #include "server.h"
@@ -82,16 +84,21 @@ static char *iso_time(time_t t, char *buf, size_t size)
 static int list_connections(struct bridge *br, struct lws *wsi)
 {
     json_t *list = json_array();
-    for (struct session *s = br->sessions; s; s = s->next) {
+    for (struct session *s = session_first(br); s; s = session_next(s)) {
         json_t *rooms = json_array();
-        for (unsigned i = 0; i < s->nsubs; i++)
-            json_array_append_new(rooms, json_string(router_sub_room(s->subs[i])));
+        const struct member *m = session_app(s) ? frames_member(session_app(s)) : NULL;
+        for (unsigned i = 0; m && i < router_member_rooms(m); i++)
+            json_array_append_new(rooms, json_string(router_member_room(m, i)));
         char since[32];
-        json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:b}", "conn", s->conn_id, "user",
-                                              s->claims.sub, "rooms", rooms, "connected_at",
-                                              iso_time(s->connected_at, since, sizeof since), "queued_frames",
-                                              (json_int_t)s->q_len, "queued_bytes", (json_int_t)s->q_bytes,
-                                              "token_expires", (json_int_t)s->claims.exp, "closing", s->close_code != 0));
+        struct session_info info;
+        session_info(s, &info);
+        const struct auth_claims *claims = session_claims(s);
+        json_array_append_new(list, json_pack("{s:s, s:s, s:o, s:s, s:I, s:I, s:I, s:b}", "conn", session_conn_id(s),
+                                              "user", claims->sub, "rooms", rooms, "connected_at",
+                                              iso_time(info.connected_at, since, sizeof since), "queued_frames",
+                                              (json_int_t)info.queued_frames, "queued_bytes",
+                                              (json_int_t)info.queued_bytes, "token_expires", (json_int_t)claims->exp,
+                                              "closing", info.closing));
     }
     return http_respond_json(wsi, HTTP_STATUS_OK,
                              json_pack("{s:s, s:I, s:o}", "bridge", br->id, "count", (json_int_t)json_array_size(list),
@@ -197,7 +204,7 @@ int admin_body_done(struct lws *wsi)
         return answer_now(wsi, HTTP_STATUS_BAD_REQUEST, "BAD_REQUEST",
                           "the body must be {\"event\": string, \"data\": object}");
     const char *params[] = {event, data_text};
-    bool sent = pool_query(r->br->pool, "SELECT rt.broadcast($1, $2::jsonb)", 2, params, broadcast_done, r);
+    bool sent = pool_query(r->br->pool, SQL_BROADCAST, 2, params, broadcast_done, r);
     free(event);
     free(data_text);
     if (!sent)

@@ -1,6 +1,7 @@
 /* config: the settings table and its parser. Adding a setting is one line in `settings`. */
 #include "config.h"
 #include "log.h"
+#include "protocol.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -74,7 +75,7 @@ static const struct setting settings[] = {
      "cap of the exponential backoff between database reconnects"},
     {"db-pool-size", "RT_DB_POOL_SIZE", INT(db_pool_size), "2", 1, 16,
      "database connections for commands (pipelined), besides the LISTEN connection"},
-    {"batch-max", "RT_BATCH_MAX", INT(batch_max), "32", 1, 64,
+    {"batch-max", "RT_BATCH_MAX", INT(batch_max), "32", 1, PROTOCOL_BATCH_MAX,
      "most client commands sent to the database in one rt.batch transaction"},
     {"max-pending-commands", "RT_MAX_PENDING_COMMANDS", INT(max_pending_commands), "10000", 16, 1000000,
      "commands waiting for a database connection; beyond it commands get UNAVAILABLE (retry)"},
@@ -92,6 +93,8 @@ static const struct setting settings[] = {
      "a bridge silent this long is presumed dead and its presence is removed"},
     {"presence-interval-ms", "RT_PRESENCE_INTERVAL_MS", INT(presence_interval_ms), "100", 0, 10000,
      "presence changes in a room are coalesced over this interval (0: forward each at once)"},
+    {"occupancy-interval-ms", "RT_OCCUPANCY_INTERVAL_MS", INT(occupancy_interval_ms), "500", 0, 10000,
+     "occupancy signals of a room above its presence threshold: at most one per room per interval, the latest (0: each at once)"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

@@ -39,6 +39,7 @@ struct config {
     int rate_limit_close_after;
     int bridge_stale_seconds;
     int presence_interval_ms;
+    int occupancy_interval_ms;
     int slow_consumer_ms;
     int max_connections_per_user;
     int handshake_timeout_seconds;

@@ -9,20 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const char *const db_types[] = {"join", "leave", "send", "publish", "signal",
-                                       "state", "edit", "delete", "read", "history", "roster"};
-
-/* Frames whose reply is their whole point: without a ref there is nothing to answer. */
-static bool needs_ref(const char *type)
-{
-    static const char *const types[] = {"join", "leave", "send", "publish", "state", "edit", "delete", "history", "roster",
-                                        "auth"};
-    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++)
-        if (strcmp(type, types[i]) == 0)
-            return true;
-    return false;
-}
-
 static bool valid_ref(json_t *ref) { return json_is_string(ref) && json_string_length(ref) <= FRAME_MAX_REF_CHARS; }
 
 static void refuse(struct frame_request *req, enum frame_kind kind, const char *label, const char *msg)
@@ -163,9 +149,10 @@ void frame_parse(const char *text, size_t len, struct frame_request *req)
     }
     req->type = t;
     req->label = t ? t : "other";
+    const struct frame_type *ft = NULL;
     if (!t) {
         refuse(req, FRAME_INVALID, "other", "\"type\" must be a string");
-    } else if (!ref && needs_ref(t)) {
+    } else if (!ref && (ft = protocol_frame_type(t, strlen(t))) && ft->needs_ref) {
         char msg[80];
         snprintf(msg, sizeof msg, "a %s frame needs a \"ref\" to reply to", t);
         refuse(req, FRAME_INVALID, t, msg);
@@ -179,14 +166,10 @@ void frame_parse(const char *text, size_t len, struct frame_request *req)
         } else {
             refuse(req, FRAME_INVALID, "auth", "\"token\" must be a string");
         }
+    } else if ((ft = protocol_frame_type(t, strlen(t))) && ft->handler == FRAME_BY_DATABASE) {
+        read_db_frame(req, ft->name);
     } else {
-        size_t i = 0;
-        while (i < sizeof db_types / sizeof db_types[0] && strcmp(t, db_types[i]) != 0)
-            i++;
-        if (i < sizeof db_types / sizeof db_types[0])
-            read_db_frame(req, db_types[i]);
-        else
-            refuse(req, FRAME_INVALID, "other", "unknown frame type");
+        refuse(req, FRAME_INVALID, "other", "unknown frame type");
     }
 }
 

@@ -6,8 +6,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#define FRAME_MAX_REF_CHARS 128
-#define FRAME_MAX_ROOM_BYTES 64
+#include "protocol.h"
+
+#define FRAME_MAX_REF_CHARS PROTOCOL_MAX_REF_CHARS
+#define FRAME_MAX_ROOM_BYTES PROTOCOL_MAX_ROOM_BYTES
 
 enum frame_kind {
     FRAME_MALFORMED, /* not JSON, not an object, a bad ref */

@@ -16,19 +16,51 @@
 #include "log.h"
 #include "metrics.h"
 #include "pool.h"
+#include "registry.h"
 #include "router.h"
 #include "server.h"
 #include "session.h"
 
+/*
+ * One connection's command state. Its commands go to the database one at a time, in the order
+ * sent (docs/protocol.md "Ordering"): the next waits here until the previous one committed.
+ */
+struct client {
+    struct session *s;      /* referenced until the client is freed */
+    struct member *member;  /* the router's record of the connection's rooms */
+    unsigned refs;          /* the connection itself, plus each command in flight */
+    bool gone;              /* the connection closed: no reply is sent any more */
+    unsigned inflight;      /* commands sent and not yet answered */
+    struct command *waiting_head, *waiting_tail; /* behind the one in the database */
+    unsigned nwaiting;
+    bool db_busy;           /* one command of this connection is in the database */
+};
+
 /* A client command plus what the bridge must remember to route its reply. */
 struct frame_cmd {
     struct command cmd; /* first: pool.c hands back a struct command * */
+    struct client *client;
+    const char *label;  /* its type (protocol.c's string), for metrics when the pool refuses it */
     char *ref_json;     /* the ref re-encoded as JSON, or NULL */
     bool is_join;
     bool internal;      /* sent by the bridge itself (presence re-registration): no reply, no routing */
     char room[72];      /* "" unless a valid room string */
     long long since;    /* -1: no replay */
 };
+
+static struct client *client_ref(struct client *c)
+{
+    c->refs++;
+    return c;
+}
+
+static void client_unref(struct client *c)
+{
+    if (--c->refs > 0)
+        return;
+    session_unref(c->s);
+    free(c);
+}
 
 static void send_text(struct session *s, const char *text, size_t len)
 {
@@ -80,82 +112,84 @@ static long long join_head(const char *body, size_t len)
 
 #define MAX_WAITING_COMMANDS 256
 
-static void dispatch(struct session *s, struct frame_cmd *fc);
+static void dispatch(struct client *c, struct frame_cmd *fc);
 
 static void discard(struct frame_cmd *fc)
 {
-    struct session *s = fc->cmd.owner;
-    s->inflight--;
+    struct client *c = fc->client;
+    c->inflight--;
     free(fc->ref_json);
     command_free(&fc->cmd);
-    session_unref(s);
+    client_unref(c);
 }
 
 /* The connection's previous command finished: send the next one it is holding, if any. */
-static void next_command(struct session *s)
+static void next_command(struct client *c)
 {
-    s->db_busy = false;
-    while (s->waiting_head && !s->db_busy) {
-        struct command *c = s->waiting_head;
-        s->waiting_head = c->next;
-        if (!s->waiting_head)
-            s->waiting_tail = NULL;
-        s->nwaiting--;
-        c->next = NULL;
-        if (s->gone) /* nobody to answer: a client retries what it did not see acknowledged */
-            discard((struct frame_cmd *)c);
+    c->db_busy = false;
+    while (c->waiting_head && !c->db_busy) {
+        struct command *cmd = c->waiting_head;
+        c->waiting_head = cmd->next;
+        if (!c->waiting_head)
+            c->waiting_tail = NULL;
+        c->nwaiting--;
+        cmd->next = NULL;
+        if (c->gone) /* nobody to answer: a client retries what it did not see acknowledged */
+            discard((struct frame_cmd *)cmd);
         else
-            dispatch(s, (struct frame_cmd *)c);
+            dispatch(c, (struct frame_cmd *)cmd);
     }
 }
 
 static void command_done(struct command *cmd, bool ok, const char *body, size_t len)
 {
     struct frame_cmd *fc = (struct frame_cmd *)cmd;
-    struct session *s = cmd->owner;
-    s->inflight--;
-    if (!s->gone && !fc->internal) {
-        send_reply(s, fc->ref_json, ok, body, len);
+    struct client *c = fc->client;
+    struct router *router = session_bridge(c->s)->router;
+    c->inflight--;
+    if (!c->gone && !fc->internal) {
+        send_reply(c->s, fc->ref_json, ok, body, len);
         if (fc->is_join && fc->room[0]) {
             if (ok)
-                router_join_done(s->br->router, s, fc->room, join_head(body, len), fc->since);
+                router_join_done(router, c->member, fc->room, join_head(body, len), fc->since);
             else
-                router_leave(s->br->router, s, fc->room);
+                router_leave(router, c->member, fc->room);
         }
     }
     free(fc->ref_json);
     if (!fc->internal)
-        next_command(s);
-    session_unref(s);
+        next_command(c);
+    client_unref(c);
 }
 
 /* Hands a command to the pool; a refusal (database down, queue full) is its reply at once. */
-static void dispatch(struct session *s, struct frame_cmd *fc)
+static void dispatch(struct client *c, struct frame_cmd *fc)
 {
-    struct bridge *br = s->br;
-    s->db_busy = true;
+    struct bridge *br = session_bridge(c->s);
+    c->db_busy = true;
     if (!pool_submit(br->pool, &fc->cmd)) {
         const char *body = pool_up(br->pool)
                                ? "{\"code\":\"UNAVAILABLE\",\"message\":\"the bridge is overloaded; retry\",\"retry\":true}"
                                : "{\"code\":\"UNAVAILABLE\",\"message\":\"the database is unreachable; retry\",\"retry\":true}";
-        metrics_command_local("other", "UNAVAILABLE");
+        metrics_command_local(fc->label, "UNAVAILABLE");
         command_done(&fc->cmd, false, body, strlen(body));
         command_free(&fc->cmd);
     }
 }
 
 /* Sends a database-bound frame to the pool. */
-static void submit(struct session *s, const struct frame_request *req, const char *text, size_t len)
+static void submit(struct client *c, const struct frame_request *req, const char *text, size_t len)
 {
-    struct bridge *br = s->br;
+    struct session *s = c->s;
+    struct bridge *br = session_bridge(s);
     const char *type = req->label;
     bool is_join = strcmp(type, "join") == 0;
-    if (s->nwaiting >= MAX_WAITING_COMMANDS) {
+    if (c->nwaiting >= MAX_WAITING_COMMANDS) {
         send_local_error(s, req->ref, type, "RATE_LIMITED", "too many commands waiting; slow down", true);
         return;
     }
-    if (is_join && req->room[0] && !router_joined(s, req->room) &&
-        s->nsubs >= (unsigned)br->cfg.max_rooms_per_connection) {
+    if (is_join && req->room[0] && !router_joined(c->member, req->room) &&
+        router_member_rooms(c->member) >= (unsigned)br->cfg.max_rooms_per_connection) {
         char msg[96];
         snprintf(msg, sizeof msg, "a connection may join at most %d rooms", br->cfg.max_rooms_per_connection);
         send_local_error(s, req->ref, type, "TOO_LARGE", msg, false);
@@ -172,9 +206,10 @@ static void submit(struct session *s, const struct frame_request *req, const cha
     memcpy(copy, text, len);
     copy[len] = '\0';
     fc->cmd.done = command_done;
-    fc->cmd.owner = session_ref(s);
-    fc->cmd.user_json = s->user_json;
-    fc->cmd.conn_id = s->conn_id;
+    fc->client = client_ref(c);
+    fc->label = type;
+    fc->cmd.user_json = session_user_json(s);
+    fc->cmd.conn_id = session_conn_id(s);
     fc->cmd.frame = copy;
     fc->cmd.frame_len = len;
     fc->cmd.started_us = metrics_now_us();
@@ -183,23 +218,24 @@ static void submit(struct session *s, const struct frame_request *req, const cha
     fc->since = req->since;
     snprintf(fc->room, sizeof fc->room, "%s", req->room);
 
-    if (fc->room[0] && is_join && !router_join_begin(br->router, s, fc->room))
+    if (fc->room[0] && is_join && !router_join_begin(br->router, c->member, fc->room))
         fc->room[0] = '\0';
     if (fc->room[0] && strcmp(type, "leave") == 0)
-        router_leave(br->router, s, fc->room); /* stop delivery now; presence goes when the leave commits */
+        router_leave(br->router, c->member, fc->room); /* stop delivery now; presence goes when the leave commits */
 
-    s->inflight++;
-    if (!s->db_busy) {
-        dispatch(s, fc);
+    c->inflight++;
+    if (!c->db_busy) {
+        dispatch(c, fc);
         return;
     }
-    /* One command of a connection at a time in the database: they commit in the order sent. */
-    if (s->waiting_tail)
-        s->waiting_tail->next = &fc->cmd;
+    /* One command of a connection at a time in the database: they commit, and are answered, in
+     * the order sent (docs/protocol.md "Ordering"). */
+    if (c->waiting_tail)
+        c->waiting_tail->next = &fc->cmd;
     else
-        s->waiting_head = &fc->cmd;
-    s->waiting_tail = &fc->cmd;
-    s->nwaiting++;
+        c->waiting_head = &fc->cmd;
+    c->waiting_tail = &fc->cmd;
+    c->nwaiting++;
 }
 
 /*
@@ -208,10 +244,11 @@ static void submit(struct session *s, const struct frame_request *req, const cha
  */
 void frames_rejoin_all(struct bridge *br)
 {
-    for (struct session *s = br->sessions; s; s = s->next)
-        for (unsigned i = 0; i < s->nsubs; i++) {
+    for (struct session *s = session_first(br); s; s = session_next(s)) {
+        struct client *c = session_app(s);
+        for (unsigned i = 0; c && i < router_member_rooms(c->member); i++) {
             struct frame_cmd *fc = calloc(1, sizeof *fc);
-            json_t *frame = json_pack("{s:s, s:s}", "type", "join", "room", router_sub_room(s->subs[i]));
+            json_t *frame = json_pack("{s:s, s:s}", "type", "join", "room", router_member_room(c->member, i));
             char *text = frame ? json_dumps(frame, JSON_COMPACT) : NULL;
             json_decref(frame);
             if (!fc || !text) {
@@ -220,21 +257,70 @@ void frames_rejoin_all(struct bridge *br)
                 return;
             }
             fc->internal = true;
+            fc->label = "join";
             fc->cmd.done = command_done;
-            fc->cmd.owner = session_ref(s);
-            fc->cmd.user_json = s->user_json;
-            fc->cmd.conn_id = s->conn_id;
+            fc->client = client_ref(c);
+            fc->cmd.user_json = session_user_json(s);
+            fc->cmd.conn_id = session_conn_id(s);
             fc->cmd.frame = text;
             fc->cmd.frame_len = strlen(text);
             fc->since = -1;
-            s->inflight++;
+            c->inflight++;
             if (!pool_submit(br->pool, &fc->cmd)) {
                 command_done(&fc->cmd, false, "{}", 2);
                 command_free(&fc->cmd);
                 return;
             }
         }
+    }
 }
+
+void frames_leave_all(struct bridge *br)
+{
+    for (struct session *s = session_first(br); s; s = session_next(s)) {
+        struct client *c = session_app(s);
+        if (c)
+            router_leave_all(br->router, c->member);
+    }
+}
+
+void *frames_open(struct session *s)
+{
+    struct client *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->member = router_member_new(session_bridge(s)->router, s);
+    if (!c->member) {
+        free(c);
+        return NULL;
+    }
+    c->s = session_ref(s);
+    c->refs = 1;
+    return c;
+}
+
+void frames_gone(void *app)
+{
+    struct client *c = app;
+    struct bridge *br = session_bridge(c->s);
+    c->gone = true;
+    bool had_rooms = router_member_free(br->router, c->member);
+    c->member = NULL;
+    if (had_rooms && !br->shutting_down) /* at shutdown rt.bridge_stopped removes all presence at once */
+        registry_disconnect(br->registry, session_conn_id(c->s));
+    client_unref(c);
+}
+
+void frames_drained(void *app)
+{
+    struct client *c = app;
+    if (c->member)
+        router_member_drained(c->member);
+}
+
+bool frames_owes_replies(void *app) { return ((struct client *)app)->inflight > 0; }
+
+const struct member *frames_member(const void *app) { return ((const struct client *)app)->member; }
 
 static void handle_ping(struct session *s, json_t *ref)
 {
@@ -249,29 +335,32 @@ static void handle_ping(struct session *s, json_t *ref)
 static void handle_auth(struct session *s, const char *token, json_t *ref)
 {
     struct auth_claims claims;
-    enum auth_result r = auth_verify(&s->br->keys, token, time(NULL), &claims);
+    const char *user = session_claims(s)->sub;
+    enum auth_result r = auth_verify(&session_bridge(s)->keys, token, time(NULL), &claims);
     if (r != AUTH_OK) {
         char msg[64];
         snprintf(msg, sizeof msg, "token refused: %s", auth_result_name(r));
-        char user[LOG_QUOTED_ID];
-        log_info("auth_refused", "conn=%s user=%s reason=%s", s->conn_id, log_quote(user, sizeof user, s->claims.sub),
+        char quoted[LOG_QUOTED_ID];
+        log_info("auth_refused", "conn=%s user=%s reason=%s", session_conn_id(s), log_quote(quoted, sizeof quoted, user),
                  auth_result_name(r));
         send_local_error(s, ref, "auth", "UNAUTHORIZED", msg, false);
         return;
     }
-    if (strcmp(claims.sub, s->claims.sub) != 0) {
+    if (strcmp(claims.sub, user) != 0) {
         send_local_error(s, ref, "auth", "UNAUTHORIZED", "the token is for another user", false);
         return;
     }
-    s->claims = claims;
+    session_set_claims(s, &claims);
     metrics_command_local("auth", "ok");
     if (ref)
         session_send_json(s, json_pack("{s:s, s:O, s:b, s:{s:I}}", "type", "reply", "ref", ref, "ok", 1, "data", "exp",
                                        (json_int_t)claims.exp));
 }
 
-void frames_handle(struct session *s, const char *text, size_t len)
+void frames_handle(void *app, const char *text, size_t len)
 {
+    struct client *c = app;
+    struct session *s = c->s;
     metrics_frame_in();
     /* Every frame spends a token before anything else, so that a flood of malformed frames is
      * throttled and closed (4029) like a flood of valid ones. */
@@ -287,12 +376,13 @@ void frames_handle(struct session *s, const char *text, size_t len)
     else if (req.kind == FRAME_AUTH)
         handle_auth(s, req.token, req.ref);
     else
-        submit(s, &req, text, len);
+        submit(c, &req, text, len);
     frame_request_free(&req);
 }
 
-void frames_refuse_binary(struct session *s)
+void frames_refuse_binary(void *app)
 {
+    struct session *s = ((struct client *)app)->s;
     metrics_frame_in();
     if (!session_rate_ok(s))
         send_local_error(s, NULL, "other", "RATE_LIMITED", "too many frames; slow down", true);

@@ -1,4 +1,4 @@
-/* http: the plain HTTP side of the bridge — /health, the static web client, refusals at upgrade. */
+/* http: the plain HTTP routes of the bridge — /health, /metrics, /admin/ (admin.c), the static web client. */
 #ifndef PGRT_HTTP_H
 #define PGRT_HTTP_H
 
@@ -9,16 +9,5 @@ struct bridge;
 
 /* LWS_CALLBACK_HTTP: route the request and answer it. Returns what the callback must return. */
 int http_request(struct bridge *br, struct lws *wsi, const char *uri);
-
-/* Writes a whole response (headers and a small body) and completes the transaction. */
-int http_respond(struct lws *wsi, unsigned int status, const char *content_type, const char *body, size_t len);
-/* Encodes obj (stealing the reference) as the body. */
-int http_respond_json(struct lws *wsi, unsigned int status, void *json_obj);
-/* {"error":{"code":C,"message":M}} */
-int http_respond_error(struct lws *wsi, unsigned int status, const char *code, const char *message);
-
-/* Refuses a WebSocket upgrade with a real status and, when header is not NULL, one extra header
- * ("name:" and its value); returns 1 (what CONFIRM_UPGRADE must return). */
-int http_refuse(struct lws *wsi, unsigned int status, const char *header, const char *value);
 
 #endif

@@ -1,9 +1,9 @@
 /*
  * listener: the dedicated LISTEN connection. It asks the database which channels carry room
  * events and system frames (rt.channels()), LISTENs to all of them, and hands every notification
- * to the router. A server shutdown or a killed backend shows up as EOF at once, so its state
- * doubles as the database health that /health reports. After every (re)connect the router fills
- * each joined room from the event log: notifications sent while it was away are lost.
+ * to its `notify` callback (server.c: fanout.c). A server shutdown or a killed backend shows up as EOF at once, so its state
+ * doubles as the database health that /health reports. After every (re)connect its `up` callback
+ * has the router fill each joined room from the log: notifications sent while it was away are lost.
  *
  * Every payload must carry a tag that verifies under one of the database's NOTIFY keys
  * (notify_auth.c): anything else was sent by some other role and is dropped, counted and logged.
@@ -17,17 +17,17 @@
 #include <string.h>
 
 #include "log.h"
-#include "maintenance.h"
 #include "metrics.h"
 #include "notify_auth.h"
 #include "pgconn.h"
-#include "router.h"
 #include "server.h"
+#include "statements.h"
 
 enum listen_phase { PHASE_CHANNELS, PHASE_LISTEN, PHASE_LIVE };
 
 struct listener {
     struct bridge *br;
+    struct listener_events events;
     struct pgconn *pc;
     enum listen_phase phase;
     bool listening;
@@ -44,12 +44,7 @@ struct listener {
 
 #define KEYS_REFRESH_S 10 /* rt.rotate_notify_key's default grace is 60 s */
 
-static const char KEYS_SQL[] = "SELECT id, secret FROM rt.notify_keys_for_bridge()";
-static const char CHANNELS_SQL[] =
-    "SELECT string_agg(format('LISTEN %I', c), '; ') FROM rt.channels() AS c;"
-    "SELECT id, secret FROM rt.notify_keys_for_bridge()";
-
-/* A result of KEYS_SQL: replaces the key ring once the whole result was read. */
+/* A result of SQL_NOTIFY_KEYS: replaces the key ring once the whole result was read. */
 static void load_keys(struct listener *l, PGresult *r)
 {
     memset(&l->loading, 0, sizeof l->loading);
@@ -65,7 +60,7 @@ static void on_ready(struct pgconn *pc)
 {
     struct listener *l = pgconn_user(pc);
     l->phase = PHASE_CHANNELS;
-    if (!PQsendQuery(pgconn_pg(pc), CHANNELS_SQL))
+    if (!PQsendQuery(pgconn_pg(pc), SQL_LISTEN_CHANNELS))
         pgconn_fail(pc, PQerrorMessage(pgconn_pg(pc)));
 }
 
@@ -106,8 +101,7 @@ static void on_query_done(struct listener *l)
         l->phase = PHASE_LIVE;
         l->listening = true;
         log_info("db_up", "bridge=%s reconnects=%lu", l->br->id, pgconn_reconnects(l->pc));
-        router_resync(l->br->router);
-        maintenance_refresh(l->br); /* a switch flipped while we were away sent its frame into the void */
+        l->events.up(l->events.ctx);
     }
 }
 
@@ -142,7 +136,7 @@ static void deliver_checked(struct listener *l, const char *channel, char *paylo
     enum notify_auth_result r = notify_auth_check(&l->keys, payload, &len);
     metrics_notify_auth(r);
     if (r == NOTIFY_AUTH_OK) {
-        router_notify(l->br->router, payload, len);
+        l->events.notify(l->events.ctx, payload, len);
         return;
     }
     if (r == NOTIFY_AUTH_UNKNOWN_KEY) {
@@ -181,7 +175,7 @@ static void on_io(struct pgconn *pc, int events)
             l->refreshing = false;
             l->since_refresh_s = 0;
             if (held_missed_key(l)) /* what was dropped under a key read too late is in the log */
-                router_resync(l->br->router);
+                l->events.up(l->events.ctx);
             l->n_missed = 0;
             break;
         }
@@ -210,12 +204,13 @@ static void on_lost(struct pgconn *pc, const char *why)
 
 static const struct pgconn_ops listener_ops = {on_ready, on_io, on_lost};
 
-struct listener *listener_new(struct bridge *br)
+struct listener *listener_new(struct bridge *br, const struct listener_events *events)
 {
     struct listener *l = calloc(1, sizeof *l);
     if (!l)
         return NULL;
     l->br = br;
+    l->events = *events;
     struct pgconn_options opt = {
         .conninfo = br->cfg.database_url,
         .application = "rt-bridge listen",
@@ -239,7 +234,7 @@ void listener_tick(struct listener *l)
     if (++l->since_refresh_s < KEYS_REFRESH_S && !l->refresh_soon)
         return;
     l->refresh_soon = false;
-    if (PQsendQuery(pgconn_pg(l->pc), KEYS_SQL))
+    if (PQsendQuery(pgconn_pg(l->pc), SQL_NOTIFY_KEYS))
         l->refreshing = true;
     else
         pgconn_fail(l->pc, PQerrorMessage(pgconn_pg(l->pc)));

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "statements.h"
 #include "pool.h"
 #include "server.h"
 
@@ -19,14 +20,12 @@ static void on_state(void *ctx, PGresult *res)
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
         return;
     json_t *state = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
-    json_t *active = json_object_get(state, "active"), *message = json_object_get(state, "message");
+    json_t *active = json_object_get(state, "active");
     if (json_is_boolean(active)) {
         bool on = json_is_true(active);
         if (on != br->maintenance)
             log_info(on ? "maintenance_on" : "maintenance_off", "bridge=%s", br->id);
         br->maintenance = on;
-        snprintf(br->maintenance_message, sizeof br->maintenance_message, "%s",
-                 json_is_string(message) ? json_string_value(message) : "");
     }
     json_decref(state);
 }
@@ -34,5 +33,5 @@ static void on_state(void *ctx, PGresult *res)
 void maintenance_refresh(struct bridge *br)
 {
     if (br->pool)
-        pool_query(br->pool, "SELECT rt.maintenance()::text", 0, NULL, on_state, br);
+        pool_query(br->pool, SQL_MAINTENANCE, 0, NULL, on_state, br);
 }

@@ -10,15 +10,11 @@
 #include <string.h>
 #include <time.h>
 
-#include "listener.h"
-#include "notify_auth.h"
-#include "pool.h"
-#include "router.h"
-#include "server.h"
+#include "protocol.h"
 
-static const char *const command_types[] = {"join", "leave", "send", "publish", "signal", "state", "edit",
-                                            "delete", "read", "history", "roster", "auth", "ping", "other"};
-#define NTYPES (sizeof command_types / sizeof command_types[0])
+/* Command types are protocol.c's frame types plus "other" (anything unknown), counted in one row each. */
+#define NTYPES_MAX 32
+#define NTYPES (protocol_nframe_types + 1)
 static const char *const outcomes[] = {"ok", "BAD_REQUEST", "UNAUTHORIZED", "FORBIDDEN", "NOT_FOUND",
                                        "CONFLICT", "INVALID_TRANSITION", "TOO_LARGE", "RATE_LIMITED",
                                        "UNAVAILABLE", "INTERNAL"};
@@ -37,8 +33,8 @@ static struct {
     unsigned long long frames_in, frames_out, batches, batched_commands, db_reconnects, slow_consumer_closes,
         rate_limited, gap_fills, notifications, handshakes_pending, handshakes_abandoned;
     unsigned long long upgrades_refused[REFUSED_RATE_LIMIT + 1];
-    unsigned long long notify_auth[NOTIFY_AUTH_RESULTS];
-    unsigned long long commands[NTYPES][NOUTCOMES];
+    unsigned long long notify_auth[4]; /* by notify_auth_result: ok, unsigned, unknown_key, bad_tag */
+    unsigned long long commands[NTYPES_MAX][NOUTCOMES];
     struct histogram latency, notify_lag;
 } m;
 
@@ -61,11 +57,11 @@ static void observe(struct histogram *h, double seconds)
 
 static size_t type_index(const char *type, size_t len)
 {
-    for (size_t i = 0; i + 1 < NTYPES; i++)
-        if (strlen(command_types[i]) == len && strncmp(command_types[i], type, len) == 0)
-            return i;
-    return NTYPES - 1;
+    size_t i = protocol_frame_index(type, len);
+    return i < NTYPES_MAX ? i : NTYPES_MAX - 1; /* test_protocol keeps the table below NTYPES_MAX */
 }
+
+static const char *type_name(size_t i) { return i < protocol_nframe_types ? protocol_frame_types[i].name : "other"; }
 
 static size_t outcome_index(const char *code, size_t len)
 {
@@ -108,7 +104,7 @@ void metrics_handshake_begin(void) { m.handshakes_pending++; }
 
 void metrics_notify_auth(int result)
 {
-    if (result >= 0 && result < NOTIFY_AUTH_RESULTS)
+    if (result >= 0 && result < 4)
         m.notify_auth[result]++;
 }
 
@@ -119,10 +115,10 @@ void metrics_handshake_end(bool abandoned)
     m.handshakes_abandoned += abandoned;
 }
 
-void metrics_batch(int commands)
+void metrics_batch(unsigned commands)
 {
     m.batches++;
-    m.batched_commands += (unsigned long long)commands;
+    m.batched_commands += commands;
 }
 
 void metrics_command_done(const char *frame, size_t frame_len, bool ok, const char *body,
@@ -206,15 +202,15 @@ static void histogram(struct out *o, const char *name, const char *help, const s
     put(o, "%s_bucket{le=\"+Inf\"} %llu\n%s_sum %.9f\n%s_count %llu\n", name, h->count, name, h->sum, name, h->count);
 }
 
-char *metrics_render(const struct bridge *br, size_t *len)
+char *metrics_render(const struct metrics_gauges *g, size_t *len)
 {
     struct out o = {malloc(16384), 0, 16384};
     if (!o.buf)
         return NULL;
-    gauge(&o, "pgrt_connections", "Open WebSocket connections (not counting those being closed).", br->n_sessions - br->n_closing);
-    gauge(&o, "pgrt_rooms", "Rooms with at least one connection joined on this bridge.", router_rooms(br->router));
-    gauge(&o, "pgrt_db_up", "1 while the database is reachable.", server_db_up(br) ? 1 : 0);
-    gauge(&o, "pgrt_commands_pending", "Client commands queued or in flight to the database.", pool_pending(br->pool));
+    gauge(&o, "pgrt_connections", "Open WebSocket connections (not counting those being closed).", g->connections);
+    gauge(&o, "pgrt_rooms", "Rooms with at least one connection joined on this bridge.", g->rooms);
+    gauge(&o, "pgrt_db_up", "1 while the database is reachable.", g->db_up ? 1 : 0);
+    gauge(&o, "pgrt_commands_pending", "Client commands queued or in flight to the database.", g->commands_pending);
     counter(&o, "pgrt_frames_received_total", "WebSocket frames received from clients.", m.frames_in);
     counter(&o, "pgrt_frames_sent_total", "WebSocket frames sent to clients.", m.frames_out);
     put(&o, "# HELP pgrt_commands_total Client commands by type and outcome (ok or the error code).\n"
@@ -222,7 +218,7 @@ char *metrics_render(const struct bridge *br, size_t *len)
     for (size_t t = 0; t < NTYPES; t++)
         for (size_t c = 0; c < NOUTCOMES; c++)
             if (m.commands[t][c])
-                put(&o, "pgrt_commands_total{type=\"%s\",outcome=\"%s\"} %llu\n", command_types[t], outcomes[c],
+                put(&o, "pgrt_commands_total{type=\"%s\",outcome=\"%s\"} %llu\n", type_name(t), outcomes[c],
                     m.commands[t][c]);
     histogram(&o, "pgrt_command_duration_seconds", "From a command's arrival to its reply (after commit).", &m.latency);
     histogram(&o, "pgrt_notify_lag_seconds", "From an event's commit timestamp to its NOTIFY arriving here.",
@@ -231,7 +227,7 @@ char *metrics_render(const struct bridge *br, size_t *len)
     counter(&o, "pgrt_db_batches_total", "rt.batch calls sent.", m.batches);
     counter(&o, "pgrt_db_batched_commands_total", "Client commands sent inside rt.batch calls.", m.batched_commands);
     counter(&o, "pgrt_db_reconnects_total", "Database connections lost (each is retried with backoff).",
-            m.db_reconnects + listener_reconnects(br->listener));
+            m.db_reconnects + g->listen_reconnects);
     counter(&o, "pgrt_slow_consumer_closes_total", "Connections closed with 4008 (send queue full).",
             m.slow_consumer_closes);
     counter(&o, "pgrt_rate_limited_total", "Frames refused with RATE_LIMITED.", m.rate_limited);
@@ -249,9 +245,9 @@ char *metrics_render(const struct bridge *br, size_t *len)
     put(&o, "# HELP pgrt_notifications_rejected_total NOTIFY payloads dropped because their tag did not verify "
             "(unsigned, unknown_key, bad_tag): sent by a role other than pgrt's functions.\n"
             "# TYPE pgrt_notifications_rejected_total counter\n");
-    for (int r = NOTIFY_AUTH_UNSIGNED; r < NOTIFY_AUTH_RESULTS; r++)
-        put(&o, "pgrt_notifications_rejected_total{reason=\"%s\"} %llu\n", notify_auth_result_name((enum notify_auth_result)r),
-            m.notify_auth[r]);
+    static const char *const rejections[] = {NULL, "unsigned", "unknown_key", "bad_tag"}; /* notify_auth.h order */
+    for (int r = 1; r < 4; r++)
+        put(&o, "pgrt_notifications_rejected_total{reason=\"%s\"} %llu\n", rejections[r], m.notify_auth[r]);
     counter(&o, "pgrt_gap_fills_total", "Reads of a room's event log to fill a gap in the live stream.", m.gap_fills);
     *len = o.len;
     return o.buf;

@@ -6,7 +6,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-struct bridge;
+/* What metrics_render reports as gauges: read from the modules that own them (server.c gathers them). */
+struct metrics_gauges {
+    unsigned connections;      /* open, not being closed */
+    unsigned rooms;            /* rooms with a local subscriber */
+    bool db_up;
+    unsigned commands_pending; /* queued or in flight to the database */
+    unsigned long listen_reconnects; /* the LISTEN connection's (the pool counts its own) */
+};
 
 void metrics_frame_in(void);
 void metrics_frame_out(void);
@@ -15,7 +22,8 @@ void metrics_command_done(const char *frame, size_t frame_len, bool ok, const ch
                           unsigned long long started_us);
 /* A command answered by the bridge itself (ping, auth, refused before the database). */
 void metrics_command_local(const char *type, const char *outcome);
-void metrics_batch(int commands);
+/* One rt.batch call carrying `commands` client commands. */
+void metrics_batch(unsigned commands);
 void metrics_db_reconnect(void);
 void metrics_slow_consumer(void);
 void metrics_rate_limited(void);
@@ -35,6 +43,6 @@ void metrics_notify(json_t *frame);
 unsigned long long metrics_now_us(void);
 
 /* The exposition text (caller frees). */
-char *metrics_render(const struct bridge *br, size_t *len);
+char *metrics_render(const struct metrics_gauges *g, size_t *len);
 
 #endif

@@ -37,6 +37,10 @@ static void read_room_frame(struct notify_facts *f)
         f->route = user && status ? NOTIFY_PRESENCE : NOTIFY_SIGNAL;
         f->presence_user = user;
         f->presence_joined = status && strcmp(status, "joined") == 0;
+    } else if (strcmp(f->event, "occupancy") == 0) {
+        /* a count of an unexpected shape is forwarded as it came, like any signal */
+        f->route = json_is_integer(json_object_get(json_object_get(f->obj, "data"), "occupancy")) ? NOTIFY_OCCUPANCY
+                                                                                                 : NOTIFY_SIGNAL;
     } else {
         f->route = NOTIFY_SIGNAL;
     }

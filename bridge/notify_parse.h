@@ -13,6 +13,7 @@ enum notify_route {
     NOTIFY_PERSISTED,   /* a room's event with its seq (or a reference to one too large to carry) */
     NOTIFY_PRESENCE,    /* a presence change, coalesced per room */
     NOTIFY_SIGNAL,      /* ephemeral, to the room's joined connections as is */
+    NOTIFY_OCCUPANCY,   /* a room's occupancy count (above its presence threshold), coalesced per room */
 };
 
 struct notify_facts {

@@ -6,6 +6,10 @@
  * PGRES_PIPELINE_SYNC arrives, i.e. after its implicit transaction committed. Client commands that
  * wait for a free slot are sent together through rt.batch (one commit for many commands, each
  * isolated in SQL); a lone command on an idle pool still goes out at once, one round trip.
+ *
+ * A little over 500 lines: the unit queues are shared by the send path, the result path and the
+ * three failure paths (a lost connection, a failed send, shutdown); splitting them would expose
+ * the queues. Nothing here knows a session: each command's completion is its own callback.
  */
 #include "pool.h"
 
@@ -17,7 +21,9 @@
 #include "log.h"
 #include "metrics.h"
 #include "pgconn.h"
+#include "protocol.h"
 #include "server.h"
+#include "statements.h"
 
 #define POOL_MAX_CONNS 16
 /*
@@ -26,8 +32,6 @@
  * Whatever arrives meanwhile is batched into the next unit, which keeps the throughput.
  */
 #define PIPELINE_DEPTH 1
-
-static const char BATCH_SQL[] = "SELECT i, ok, body FROM rt.batch($1, $2::jsonb)";
 
 static const char UNAVAILABLE_BODY[] =
     "{\"code\":\"UNAVAILABLE\",\"message\":\"the database is unreachable; retry\",\"retry\":true}";
@@ -61,6 +65,10 @@ struct pool {
     struct unit *query_head, *query_tail;
     unsigned query_queued;
     unsigned inflight_cmds;
+    /* Set while the pool itself is on the stack (pump, on_io, on_lost, pool_free): a completion
+     * callback that submits more work only queues it, and the pool sends it once it returns. So
+     * pump() never runs inside pump(), and no callback sees the pool half way through a step. */
+    bool busy;
 };
 
 static void pump(struct pool *p);
@@ -83,32 +91,46 @@ static void unit_free(struct unit *u)
     free(u);
 }
 
-/* Completes every command of a unit with the same outcome (used when no rows came back). */
-static void fail_commands(struct pool *p, struct command *cmds, const char *body)
+/* Every command's single completion: counted (by its type and outcome), then handed back. */
+static void complete(struct command *c, bool ok, const char *body, size_t len)
+{
+    metrics_command_done(c->frame, c->frame_len, ok, body, c->started_us);
+    c->done(c, ok, body, len);
+}
+
+/* Completes (and frees) every command of a list with the same outcome: no rows came back. */
+static void fail_commands(struct command *cmds, const char *body)
 {
     while (cmds) {
         struct command *next = cmds->next;
-        p->inflight_cmds--;
-        cmds->done(cmds, false, body, strlen(body));
+        complete(cmds, false, body, strlen(body));
         command_free(cmds);
         cmds = next;
     }
 }
 
+static unsigned count_commands(const struct command *c)
+{
+    unsigned n = 0;
+    for (; c; c = c->next)
+        n++;
+    return n;
+}
+
 /* Hands each row of rt.batch's result to its command, by index. */
 static void finish_batch(struct pool *p, struct unit *u)
 {
-    struct command *by_index[64];
+    struct command *by_index[PROTOCOL_BATCH_MAX]; /* take_batch never takes more (config.c caps batch_max) */
     int n = 0;
-    for (struct command *c = u->cmds; c && n < 64; c = c->next)
+    for (struct command *c = u->cmds; c && n < PROTOCOL_BATCH_MAX; c = c->next)
         by_index[n++] = c;
     PGresult *r = u->result;
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != n) {
         char why[LOG_QUOTED_TEXT];
         log_error("batch_failed", "commands=%d status=%s error=%s", n, r ? PQresStatus(PQresultStatus(r)) : "none",
                   log_quote(why, sizeof why, r ? PQresultErrorMessage(r) : "no result"));
-        fail_commands(p, u->cmds,
-                      "{\"code\":\"INTERNAL\",\"message\":\"the command could not be executed\",\"retry\":true}");
+        p->inflight_cmds -= (unsigned)n;
+        fail_commands(u->cmds, "{\"code\":\"INTERNAL\",\"message\":\"the command could not be executed\",\"retry\":true}");
         u->cmds = NULL;
         return;
     }
@@ -120,14 +142,13 @@ static void finish_batch(struct pool *p, struct unit *u)
         by_index[i] = NULL;
         bool ok = PQgetvalue(r, row, 1)[0] == 't';
         p->inflight_cmds--;
-        metrics_command_done(c->frame, c->frame_len, ok, PQgetvalue(r, row, 2), c->started_us);
-        c->done(c, ok, PQgetvalue(r, row, 2), (size_t)PQgetlength(r, row, 2));
+        complete(c, ok, PQgetvalue(r, row, 2), (size_t)PQgetlength(r, row, 2));
     }
     /* Rows that never came (should not happen) still get exactly one reply each. */
     for (int i = 0; i < n; i++)
         if (by_index[i]) {
             p->inflight_cmds--;
-            by_index[i]->done(by_index[i], false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
+            complete(by_index[i], false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
         }
     for (struct command *c = u->cmds; c;) {
         struct command *next = c->next;
@@ -140,9 +161,10 @@ static void finish_batch(struct pool *p, struct unit *u)
 static void finish_unit(struct pool *p, struct unit *u, bool lost)
 {
     if (u->cmds) {
-        if (lost)
-            fail_commands(p, u->cmds, UNAVAILABLE_BODY);
-        else
+        if (lost) {
+            p->inflight_cmds -= count_commands(u->cmds);
+            fail_commands(u->cmds, UNAVAILABLE_BODY);
+        } else
             finish_batch(p, u);
         u->cmds = NULL;
     } else if (u->done) {
@@ -192,7 +214,7 @@ static bool send_unit(struct dbconn *dc, struct unit *u)
     PGconn *conn = pgconn_pg(dc->pc);
     int ok;
     if (u->prepare)
-        ok = PQsendPrepare(conn, "batch", BATCH_SQL, 2, NULL);
+        ok = PQsendPrepare(conn, SQL_BATCH_NAME, SQL_BATCH, 2, NULL);
     else if (is_prepared_name(u->stmt))
         ok = PQsendQueryPrepared(conn, u->stmt, u->nparams, (const char *const *)u->params, NULL, NULL, 0);
     else
@@ -231,7 +253,8 @@ static struct unit *take_batch(struct pool *p)
     if (!u)
         return NULL;
     struct command *tail = NULL;
-    for (int n = 0; n < max && p->cmd_head; n++) {
+    unsigned n = 0;
+    for (; n < (unsigned)max && p->cmd_head; n++) {
         struct command *c = p->cmd_head;
         p->cmd_head = c->next;
         p->cmd_queued--;
@@ -245,11 +268,11 @@ static struct unit *take_batch(struct pool *p)
     }
     if (!p->cmd_head)
         p->cmd_tail = NULL;
-    u->stmt = strdup("batch");
+    u->stmt = strdup(SQL_BATCH_NAME);
     u->nparams = 2;
     u->params[0] = strdup(p->br->id);
     u->params[1] = batch_json(u->cmds);
-    metrics_batch(tail ? 1 : 0);
+    metrics_batch(n);
     return u;
 }
 
@@ -278,6 +301,9 @@ static bool send_or_fail(struct pool *p, struct dbconn *dc, struct unit *u)
 /* Fills idle connections: generic queries first (replay pages are small), then a batch. */
 static void pump(struct pool *p)
 {
+    if (p->busy)
+        return; /* the pool's own caller pumps when it is done */
+    p->busy = true;
     struct dbconn *dc;
     while ((p->query_head || p->cmd_head) && (dc = least_loaded(p))) {
         struct unit *u;
@@ -288,10 +314,11 @@ static void pump(struct pool *p)
                 p->query_tail = NULL;
             p->query_queued--;
         } else if (!(u = take_batch(p))) {
-            return;
+            break;
         }
         send_or_fail(p, dc, u);
     }
+    p->busy = false;
 }
 
 /* Reads what arrived and completes every unit whose Sync came back. */
@@ -308,6 +335,7 @@ static void on_io(struct pgconn *pc, int events)
         pgconn_fail(pc, PQerrorMessage(conn));
         return;
     }
+    p->busy = true;
     while (dc->inflight_head && !PQisBusy(conn)) {
         PGresult *r = PQgetResult(conn);
         struct unit *u = dc->inflight_head;
@@ -327,6 +355,7 @@ static void on_io(struct pgconn *pc, int events)
             log_error("db_prepare_failed", "error=%s", log_quote(why, sizeof why, PQresultErrorMessage(r)));
         }
     }
+    p->busy = false;
     if (PQstatus(conn) == CONNECTION_BAD) {
         pgconn_fail(pc, "connection lost");
         return;
@@ -358,12 +387,33 @@ static void on_ready(struct pgconn *pc)
     pump(dc->pool);
 }
 
+/* Fails everything queued (the pool is down, or being freed); callbacks may queue more: that too. */
+static void fail_queued(struct pool *p)
+{
+    while (p->cmd_head || p->query_head) {
+        struct command *c = p->cmd_head;
+        p->cmd_head = p->cmd_tail = NULL;
+        p->cmd_queued = 0;
+        fail_commands(c, UNAVAILABLE_BODY);
+        struct unit *u;
+        while ((u = p->query_head)) {
+            p->query_head = u->next;
+            if (!p->query_head)
+                p->query_tail = NULL;
+            p->query_queued--;
+            finish_unit(p, u, true);
+        }
+    }
+}
+
 static void on_lost(struct pgconn *pc, const char *why)
 {
     struct dbconn *dc = pgconn_user(pc);
     struct pool *p = dc->pool;
     (void)why;
     dc->usable = false;
+    bool nested = p->busy; /* lost while sending (send_or_fail in pump) */
+    p->busy = true;
     struct unit *u;
     while ((u = inflight_pop(dc)))
         finish_unit(p, u, true);
@@ -371,22 +421,11 @@ static void on_lost(struct pgconn *pc, const char *why)
     /* With no connection left, queued work fails now rather than wait for an outage of unknown
      * length; with one left, it carries on there. */
     if (!pool_up(p)) {
-        struct command *c = p->cmd_head;
-        p->cmd_head = p->cmd_tail = NULL;
-        p->cmd_queued = 0;
-        while (c) {
-            struct command *next = c->next;
-            c->done(c, false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
-            command_free(c);
-            c = next;
-        }
-        while ((u = p->query_head)) {
-            p->query_head = u->next;
-            finish_unit(p, u, true);
-        }
-        p->query_tail = NULL;
-        p->query_queued = 0;
+        fail_queued(p);
     }
+    p->busy = nested;
+    if (!nested)
+        pump(p); /* work that completions queued goes to the connections left */
 }
 
 static const struct pgconn_ops pool_ops = {on_ready, on_io, on_lost};
@@ -424,26 +463,16 @@ void pool_free(struct pool *p)
 {
     if (!p)
         return;
+    p->busy = true;
     for (int i = 0; i < p->nconns; i++) {
         struct dbconn *dc = &p->conns[i];
         struct unit *u;
         while ((u = inflight_pop(dc)))
             finish_unit(p, u, true);
         pgconn_close(dc->pc);
+        dc->usable = false;
     }
-    struct command *c = p->cmd_head;
-    while (c) {
-        struct command *next = c->next;
-        c->done(c, false, UNAVAILABLE_BODY, sizeof UNAVAILABLE_BODY - 1);
-        command_free(c);
-        c = next;
-    }
-    struct unit *u = p->query_head;
-    while (u) {
-        struct unit *next = u->next;
-        finish_unit(p, u, true);
-        u = next;
-    }
+    fail_queued(p);
     free(p);
 }
 

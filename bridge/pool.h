@@ -1,4 +1,8 @@
-/* pool: a few libpq connections in pipeline mode; client commands go through rt.batch, in batches under load. */
+/*
+ * pool: a few libpq connections in pipeline mode; client commands go through rt.batch, in batches
+ * under load. It knows no session: a command's completion is its `done` callback, and a callback
+ * that submits more work is queued, never run inside the pool's own loop.
+ */
 #ifndef PGRT_POOL_H
 #define PGRT_POOL_H
 
@@ -17,17 +21,15 @@ struct command;
  */
 typedef void (*command_done_fn)(struct command *cmd, bool ok, const char *body, size_t body_len);
 
-/* One client frame on its way to the database. */
+/* One client frame on its way to the database; callers embed it first in their own record. */
 struct command {
     struct command *next;
     command_done_fn done;
-    void *owner;         /* the session, referenced by the caller */
-    const char *user_json; /* the acting user as a JSON string, owned by the session */
-    const char *conn_id;
+    const char *user_json; /* the acting user as a JSON string, kept alive by the caller until done */
+    const char *conn_id;   /* likewise */
     char *frame;         /* the client's frame text, verbatim: it is valid JSON */
     size_t frame_len;
     unsigned long long started_us;
-    void *extra;         /* caller's per-command state (e.g. a join's since) */
 };
 
 /* A generic query's completion: res is NULL when the connection was lost before it completed. */

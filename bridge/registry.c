@@ -11,8 +11,8 @@
 #include <string.h>
 #include <uv.h>
 
-#include "frames.h"
 #include "log.h"
+#include "statements.h"
 #include "maintenance.h"
 #include "pool.h"
 #include "server.h"
@@ -26,6 +26,8 @@ struct registry {
     uv_timer_t timer;
     char **pending; /* disconnects that could not be sent while the database was away */
     unsigned npending;
+    void (*reaped)(void *ctx); /* we were reaped: re-record every joined connection's presence */
+    void *reaped_ctx;
     void (*stop_done)(void *);
     void *stop_ctx;
     unsigned ticks;
@@ -54,7 +56,7 @@ static void on_heartbeat(void *ctx, PGresult *res)
     bool known = PQgetvalue(res, 0, 0)[0] == 't';
     if (!known && reg->registered) {
         log_warn("bridge_reaped", "bridge=%s action=rejoin connections=%u", reg->br->id, reg->br->n_sessions);
-        frames_rejoin_all(reg->br);
+        reg->reaped(reg->reaped_ctx);
     }
     reg->registered = true;
 }
@@ -72,10 +74,15 @@ static void remember(struct registry *reg, const char *conn_id)
         reg->npending++;
 }
 
-void registry_disconnect(struct registry *reg, const char *conn_id)
+static bool send_disconnect(struct registry *reg, const char *conn_id)
 {
     const char *params[] = {reg->br->id, conn_id};
-    if (!pool_query(reg->br->pool, "SELECT rt.disconnect($1, $2)", 2, params, on_result, "disconnect"))
+    return pool_query(reg->br->pool, SQL_DISCONNECT, 2, params, on_result, "disconnect");
+}
+
+void registry_disconnect(struct registry *reg, const char *conn_id)
+{
+    if (!send_disconnect(reg, conn_id))
         remember(reg, conn_id);
 }
 
@@ -90,26 +97,27 @@ static void tick(uv_timer_t *t)
              br->n_sessions);
     snprintf(stale, sizeof stale, "%d seconds", br->cfg.bridge_stale_seconds);
     const char *hb[] = {br->id, info};
-    pool_query(br->pool, "SELECT rt.bridge_heartbeat($1, $2::jsonb)", 2, hb, on_heartbeat, reg);
+    pool_query(br->pool, SQL_BRIDGE_HEARTBEAT, 2, hb, on_heartbeat, reg);
     maintenance_refresh(br);
     const char *reap[] = {stale};
-    pool_query(br->pool, "SELECT rt.reap_bridges($1::interval)", 1, reap, on_result, "reap_bridges");
+    pool_query(br->pool, SQL_REAP_BRIDGES, 1, reap, on_result, "reap_bridges");
     while (reg->npending) {
         char *conn = reg->pending[reg->npending - 1];
-        const char *params[] = {br->id, conn};
-        if (!pool_query(br->pool, "SELECT rt.disconnect($1, $2)", 2, params, on_result, "disconnect"))
+        if (!send_disconnect(reg, conn))
             break;
         free(conn);
         reg->npending--;
     }
 }
 
-struct registry *registry_new(struct bridge *br)
+struct registry *registry_new(struct bridge *br, void (*reaped)(void *ctx), void *ctx)
 {
     struct registry *reg = calloc(1, sizeof *reg);
     if (!reg)
         return NULL;
     reg->br = br;
+    reg->reaped = reaped;
+    reg->reaped_ctx = ctx;
     uv_timer_init(&br->loop, &reg->timer);
     reg->timer.data = reg;
     return reg;
@@ -133,7 +141,7 @@ void registry_stop(struct registry *reg, void (*done)(void *), void *ctx)
     reg->stop_done = done;
     reg->stop_ctx = ctx;
     const char *params[] = {reg->br->id};
-    if (!pool_query(reg->br->pool, "SELECT rt.bridge_stopped($1)", 1, params, stopped, reg)) {
+    if (!pool_query(reg->br->pool, SQL_BRIDGE_STOPPED, 1, params, stopped, reg)) {
         reg->stop_done = NULL;
         done(ctx);
     }

@@ -7,7 +7,9 @@
 struct bridge;
 struct registry;
 
-struct registry *registry_new(struct bridge *br);
+/* reaped(ctx) runs when the database forgot this bridge (reaped during an outage): the caller
+ * re-records the presence of every joined connection. */
+struct registry *registry_new(struct bridge *br, void (*reaped)(void *ctx), void *ctx);
 void registry_start(struct registry *reg);
 void registry_free(struct registry *reg);
 

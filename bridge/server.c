@@ -13,9 +13,16 @@
 #include <unistd.h>
 
 #include "acceptor.h"
+#include "eventlog.h"
+#include "fanout.h"
+#include "frames.h"
 #include "listener.h"
 #include "log.h"
+#include "maintenance.h"
+#include "metrics.h"
 #include "outbuf.h"
+#include "presence.h"
+#include "occupancy.h"
 #include "ratelimit.h"
 #include "pool.h"
 #include "registry.h"
@@ -28,7 +35,53 @@ static const struct lws_protocols protocols[] = {
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
-bool server_db_up(const struct bridge *br) { return listener_up(br->listener) && pool_up(br->pool); }
+/* ---- wiring: how the modules reach each other without knowing each other (docs/architecture.md) ---- */
+
+/* session.c -> frames.c */
+static const struct session_ops session_ops = {
+    .open = frames_open,
+    .text = frames_handle,
+    .binary = frames_refuse_binary,
+    .drained = frames_drained,
+    .gone = frames_gone,
+    .owes_replies = frames_owes_replies,
+};
+
+/* router.c -> session.c */
+static bool sink_offer(void *conn, struct outbuf *ob) { return session_offer(conn, ob); }
+static size_t sink_queued_bytes(const void *conn) { return session_queued_bytes(conn); }
+static const char *sink_user(const void *conn) { return session_claims(conn)->sub; }
+static void sink_want_drain(void *conn) { session_want_drain(conn); }
+static const struct router_sink router_sink = {sink_offer, sink_queued_bytes, sink_user, sink_want_drain};
+
+/* presence.c and occupancy.c -> router.c */
+static void presence_deliver(void *ctx, const char *room, struct outbuf *ob)
+{
+    struct bridge *br = ctx;
+    router_offer_joined(br->router, room, ob);
+}
+
+/* listener.c -> fanout.c, router.c, maintenance.c */
+static void on_notify(void *ctx, const char *payload, size_t len) { fanout_notify(ctx, payload, len); }
+static void on_listening(void *ctx)
+{
+    struct bridge *br = ctx;
+    router_resync(br->router);
+    maintenance_refresh(br); /* a switch flipped while we were away sent its frame into the void */
+}
+
+/* registry.c -> frames.c */
+static void on_reaped(void *ctx) { frames_rejoin_all(ctx); }
+
+/* http.c (/metrics, /health) <- every module that owns a gauge */
+static void read_gauges(const struct bridge *br, struct metrics_gauges *g)
+{
+    g->connections = br->n_sessions - br->n_closing;
+    g->rooms = router_rooms(br->router);
+    g->db_up = listener_up(br->listener) && pool_up(br->pool);
+    g->commands_pending = pool_pending(br->pool);
+    g->listen_reconnects = listener_reconnects(br->listener);
+}
 
 static void make_bridge_id(struct bridge *br)
 {
@@ -59,10 +112,10 @@ static void finish_shutdown(struct bridge *br)
     close_handle((uv_handle_t *)&br->housekeeping);
     close_handle((uv_handle_t *)&br->sigterm);
     close_handle((uv_handle_t *)&br->sigint);
-    router_stop(br->router);
+    presence_stop(br->presence);
+    occupancy_stop(br->occupancy);
     /* Connections still open past the grace period lose their rooms before anything is freed. */
-    for (struct session *s = br->sessions; s; s = s->next)
-        router_session_gone(br->router, s);
+    frames_leave_all(br);
     /* With a foreign loop this only starts the teardown; info.pcontext NULLs br->lws once it is done. */
     br->destroying = true;
     lws_context_destroy(br->lws);
@@ -107,11 +160,7 @@ static void begin_shutdown(struct bridge *br, int signum)
              br->cfg.shutdown_grace_ms);
     const char frame[] = "{\"type\":\"system\",\"event\":\"shutdown\",\"data\":{}}";
     struct outbuf *ob = outbuf_new(frame, sizeof frame - 1);
-    for (struct session *s = br->sessions; s; s = s->next) {
-        session_send(s, ob);
-        /* Replies to commands in flight still reach the client before the close (see session.c). */
-        session_close(s, 1001, "bridge shutting down");
-    }
+    session_close_all(br, ob, 1001, "bridge shutting down");
     outbuf_unref(ob);
     uv_timer_start(&br->shutdown_timer, shutdown_tick, 20, 20);
 }
@@ -120,17 +169,10 @@ static void begin_shutdown(struct bridge *br, int signum)
 static void housekeeping(uv_timer_t *t)
 {
     struct bridge *br = t->data;
-    time_t now = time(NULL);
     unsigned long long now_ms = uv_now(&br->loop);
-    for (struct session *s = br->sessions; s; s = s->next) {
-        if (!s->close_code && s->claims.exp <= (long long)now) {
-            char user[LOG_QUOTED_ID];
-            log_info("token_expired", "conn=%s user=%s", s->conn_id, log_quote(user, sizeof user, s->claims.sub));
-            session_close(s, 4001, "token expired");
-        }
-        session_check_slow(s, now_ms);
-    }
-    router_tick(br->router);
+    session_housekeeping(br, (long long)time(NULL), now_ms);
+    if (pool_up(br->pool))
+        router_tick(br->router);
     listener_tick(br->listener);
     rate_sweep(br->rates, now_ms);
 }
@@ -280,11 +322,17 @@ int server_run(struct config *cfg)
 
     /* Room for every connection's user plus as many recently closed ones (see ratelimit.h). */
     br->rates = rate_table_new(br->cfg.rate_limit, br->cfg.rate_burst, 2 * (size_t)br->cfg.max_connections);
-    br->router = router_new(br);
+    br->session_ops = &session_ops;
+    br->gauges = read_gauges;
     br->pool = pool_new(br);
-    br->registry = br->pool ? registry_new(br) : NULL;
-    br->listener = listener_new(br);
-    if (!br->rates || !br->router || !br->pool || !br->registry || !br->listener) {
+    struct router_log log = {eventlog_read, br->pool};
+    br->router = br->pool ? router_new(&router_sink, &log, (size_t)br->cfg.max_queue_bytes) : NULL;
+    br->presence = presence_new(&br->loop, br->cfg.presence_interval_ms, presence_deliver, br);
+    br->occupancy = occupancy_new(&br->loop, br->cfg.occupancy_interval_ms, presence_deliver, br);
+    br->registry = br->pool ? registry_new(br, on_reaped, br) : NULL;
+    struct listener_events events = {on_notify, on_listening, br};
+    br->listener = listener_new(br, &events);
+    if (!br->rates || !br->router || !br->presence || !br->occupancy || !br->pool || !br->registry || !br->listener) {
         log_error("start_failed", "reason=\"out of memory\"");
         exit(1);
     }
@@ -300,6 +348,8 @@ int server_run(struct config *cfg)
     if (br->lws)
         lws_context_destroy(br->lws);
     uv_run(&br->loop, UV_RUN_DEFAULT);
+    presence_free(br->presence);
+    occupancy_free(br->occupancy);
     router_free(br->router);
     rate_table_free(br->rates);
     uv_loop_close(&br->loop);

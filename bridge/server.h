@@ -12,13 +12,20 @@
 #include "config.h"
 
 struct session;
+struct session_ops;
+struct metrics_gauges;
+struct presence;
+struct occupancy;
 struct listener;
 struct pool;
 struct router;
 struct registry;
 struct acceptor;
 
-/* One per process. */
+/*
+ * One per process: the configuration, the loop, and the modules server.c builds and wires. Each
+ * field says which file writes it; every other file only reads it.
+ */
 struct bridge {
     struct config cfg;
     struct auth_keys keys;
@@ -29,20 +36,24 @@ struct bridge {
     struct listener *listener;
     struct pool *pool;
     struct router *router;
+    struct presence *presence;
+    struct occupancy *occupancy;
     struct registry *registry;
     struct rate_table *rates; /* per-user token buckets (--rate-limit, --rate-burst) */
     struct acceptor *acceptor; /* our SO_REUSEPORT listening socket (NULL once we stop accepting) */
+    const struct session_ops *session_ops; /* how sessions reach frames.c (server.c wires it) */
+    /* The gauges /metrics reports and /health's db state, read from their owners (server.c). */
+    void (*gauges)(const struct bridge *br, struct metrics_gauges *g);
     uv_signal_t sigterm, sigint;
     uv_timer_t shutdown_timer;
     uv_timer_t housekeeping; /* once a second: token expiry, fetch retries */
-    bool unregistered;
-    bool stopping_registry;
-    bool destroying; /* lws is being torn down: no more writes */
-    bool maintenance; /* rt.maintenance() is active: new upgrades get 503 */
-    char maintenance_message[512];
-    uint64_t shutdown_started_ms;
-    bool shutting_down;
-    struct session *sessions; /* doubly linked, newest first */
+    bool unregistered;       /* server.c */
+    bool stopping_registry;  /* server.c */
+    bool destroying; /* lws is being torn down: no more writes (server.c) */
+    bool maintenance; /* rt.maintenance() is active: new upgrades get 503 (maintenance.c) */
+    uint64_t shutdown_started_ms; /* server.c */
+    bool shutting_down;           /* server.c */
+    struct session *sessions; /* doubly linked, newest first (session.c, like the three below) */
     unsigned n_sessions;
     unsigned n_closing; /* sessions being closed (their close frame waits for the socket) */
     uint64_t next_conn;
@@ -52,7 +63,5 @@ struct bridge {
 /* Runs the bridge until SIGTERM/SIGINT; returns the process exit code. Takes ownership of cfg. */
 int server_run(struct config *cfg);
 
-/* True while the database is reachable (the LISTEN connection is up). */
-bool server_db_up(const struct bridge *br);
 
 #endif

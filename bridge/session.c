@@ -1,4 +1,8 @@
-/* session: per-connection queueing and reassembly; what a frame means is frames.c's business. */
+/*
+ * session: per-connection queueing and reassembly, and the list of every connection. What a frame
+ * means is for the layer above (frames.c, reached through bridge.session_ops): the transport knows
+ * nothing of rooms or commands.
+ */
 #include "session.h"
 
 #include <stdio.h>
@@ -6,14 +10,48 @@
 #include <string.h>
 #include <sys/socket.h>
 
-#include "frames.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
-#include "registry.h"
-#include "router.h"
 #include "wsframe.h"
 #include "server.h"
+
+/* One of these is created for each WebSocket connection once its upgrade is accepted. */
+struct session {
+    struct session *prev, *next; /* bridge.sessions */
+    struct bridge *br;
+    struct lws *wsi;
+    void *app; /* the layer above's state for this connection (session_ops.open) */
+    char conn_id[32];
+    struct auth_claims claims;
+    char *user_json; /* claims.sub as a JSON string, for the commands sent to rt.batch */
+    time_t connected_at;
+    unsigned refs;   /* the connection itself, plus whoever else holds it (the app) */
+    bool gone;       /* the connection closed; only references keep this alive */
+
+    struct rate_bucket *rate; /* the user's bucket, shared with the user's other connections */
+    unsigned rate_strikes; /* refusals since the last accepted burst; too many closes with 4029 */
+    unsigned long long rate_last_strike_ms;
+    unsigned long long progress_ms; /* last write, or when data began to wait: the stall clock */
+    bool want_drain; /* ops.drained once the queue falls to half (a paused replay waits) */
+
+    struct outbuf **queue; /* ring of q_cap slots, grown by doubling up to SESSION_QUEUE_MAX_FRAMES */
+    unsigned q_head, q_len, q_cap;
+    size_t q_bytes;
+
+    char *rx; /* reassembly of a fragmented frame, at most cfg.max_frame_bytes */
+    size_t rx_len;
+    bool rx_too_large; /* discarding the rest of an oversized message, then closing with 1009 */
+    bool rx_binary;
+    size_t rx_discarded;
+    size_t rx_after_close; /* bytes the peer sent after close_code was set */
+    bool rx_stopped;       /* past SESSION_CLOSE_DRAIN_BYTES of them: no longer read */
+    bool write_shut;       /* and our side ended after the close frame */
+
+    int close_code; /* 0, or the code to close with once the queue allows */
+    bool close_sent; /* our close frame is out; waiting for the peer's answer */
+    char close_reason[64];
+};
 
 #define SESSION_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
@@ -24,6 +62,8 @@ static void drop_queue(struct session *s);
  * client already sent before the close frame goes; the grace period or the close timeout bounds
  * the wait. A flooder (4029) or a client that does not read (4008) is owed nothing more. */
 static bool answers_before_close(const struct session *s) { return s->close_code == 1001 || s->close_code == 4001; }
+
+static bool owes_replies(const struct session *s) { return s->app && s->br->session_ops->owes_replies(s->app); }
 
 struct session *session_new(struct bridge *br, struct lws *wsi, const struct auth_claims *claims)
 {
@@ -59,6 +99,11 @@ struct session *session_new(struct bridge *br, struct lws *wsi, const struct aut
         br->sessions->prev = s;
     br->sessions = s;
     br->n_sessions++;
+    s->app = br->session_ops->open(s);
+    if (!s->app) {
+        session_gone(s);
+        return NULL;
+    }
     return s;
 }
 
@@ -81,10 +126,9 @@ void session_gone(struct session *s)
     rate_detach(br->rates, s->rate);
     s->rate = NULL;
     drop_queue(s);
-    bool had_rooms = s->nsubs > 0;
-    router_session_gone(br->router, s);
-    if (had_rooms && !br->shutting_down) /* at shutdown rt.bridge_stopped removes all presence at once */
-        registry_disconnect(br->registry, s->conn_id);
+    if (s->app)
+        br->session_ops->gone(s->app);
+    s->app = NULL;
     session_unref(s);
 }
 
@@ -100,9 +144,27 @@ void session_unref(struct session *s)
         return;
     free(s->queue);
     free(s->rx);
-    free(s->subs);
     free(s->user_json);
     free(s);
+}
+
+struct bridge *session_bridge(const struct session *s) { return s->br; }
+const char *session_conn_id(const struct session *s) { return s->conn_id; }
+const struct auth_claims *session_claims(const struct session *s) { return &s->claims; }
+const char *session_user_json(const struct session *s) { return s->user_json; }
+void session_set_claims(struct session *s, const struct auth_claims *claims) { s->claims = *claims; }
+void *session_app(const struct session *s) { return s->app; }
+size_t session_queued_bytes(const struct session *s) { return s->q_bytes; }
+void session_want_drain(struct session *s) { s->want_drain = true; }
+struct session *session_first(const struct bridge *br) { return br->sessions; }
+struct session *session_next(const struct session *s) { return s->next; }
+
+void session_info(const struct session *s, struct session_info *info)
+{
+    info->connected_at = s->connected_at;
+    info->queued_frames = s->q_len;
+    info->queued_bytes = s->q_bytes;
+    info->closing = s->close_code != 0;
 }
 
 bool session_rate_ok(struct session *s)
@@ -217,7 +279,7 @@ void session_send(struct session *s, struct outbuf *ob)
     enqueue(s, ob);
 }
 
-void session_check_slow(struct session *s, unsigned long long now_ms)
+static void check_slow(struct session *s, unsigned long long now_ms)
 {
     /* Stalled: data has been waiting and not one frame could be written for the whole period. */
     if (s->q_len && !s->close_code && now_ms - s->progress_ms >= (unsigned long long)s->br->cfg.slow_consumer_ms)
@@ -301,7 +363,7 @@ int session_writable(struct session *s)
             }
             return 0;
         }
-        if (s->inflight > 0 && answers_before_close(s))
+        if (answers_before_close(s) && owes_replies(s))
             return 0; /* the last reply's write comes back here */
         /* Two lws 4.1.6 traps: a reason set with lws_close_reason() is lost when the close starts
          * from SERVER_WRITEABLE (peers saw 1006), and closing the socket with unread input makes
@@ -327,8 +389,11 @@ int session_writable(struct session *s)
     if (write_queued(s) < 0)
         return -1;
     s->progress_ms = uv_now(&s->br->loop);
-    if (s->drain_waiters && s->q_bytes <= (size_t)s->br->cfg.max_queue_bytes / 2)
-        router_session_drained(s);
+    if (s->want_drain && s->q_bytes <= (size_t)s->br->cfg.max_queue_bytes / 2) {
+        s->want_drain = false;
+        if (s->app)
+            s->br->session_ops->drained(s->app);
+    }
     if (s->q_len || s->close_code)
         lws_callback_on_writable(s->wsi);
     return 0;
@@ -378,9 +443,9 @@ int session_receive(struct session *s, const void *in, size_t len)
     }
     if (first && final) { /* the common case: no copy */
         if (s->rx_binary)
-            frames_refuse_binary(s);
+            s->br->session_ops->binary(s->app);
         else
-            frames_handle(s, in, len);
+            s->br->session_ops->text(s->app, in, len);
         return 0;
     }
     if (!s->rx && !(s->rx = malloc(max))) {
@@ -391,12 +456,42 @@ int session_receive(struct session *s, const void *in, size_t len)
     s->rx_len += len;
     if (final) {
         if (s->rx_binary)
-            frames_refuse_binary(s);
+            s->br->session_ops->binary(s->app);
         else
-            frames_handle(s, s->rx, s->rx_len);
+            s->br->session_ops->text(s->app, s->rx, s->rx_len);
         s->rx_len = 0;
         free(s->rx); /* most connections never fragment: do not keep max_frame_bytes per idle client */
         s->rx = NULL;
     }
     return 0;
+}
+
+/* ---- every connection ---------------------------------------------------------------------- */
+
+void session_broadcast(struct bridge *br, const char *user, struct outbuf *ob)
+{
+    for (struct session *s = br->sessions; ob && s; s = s->next)
+        if (!user || strcmp(s->claims.sub, user) == 0)
+            session_offer(s, ob);
+}
+
+void session_housekeeping(struct bridge *br, long long now_s, unsigned long long now_ms)
+{
+    for (struct session *s = br->sessions; s; s = s->next) {
+        if (!s->close_code && s->claims.exp <= now_s) {
+            char user[LOG_QUOTED_ID];
+            log_info("token_expired", "conn=%s user=%s", s->conn_id, log_quote(user, sizeof user, s->claims.sub));
+            session_close(s, 4001, "token expired");
+        }
+        check_slow(s, now_ms);
+    }
+}
+
+void session_close_all(struct bridge *br, struct outbuf *notice, int code, const char *reason)
+{
+    for (struct session *s = br->sessions; s; s = s->next) {
+        session_send(s, notice);
+        /* Replies to commands in flight still reach the client before the close (answers_before_close). */
+        session_close(s, code, reason);
+    }
 }

@@ -12,62 +12,67 @@
 #include "outbuf.h"
 
 struct bridge;
-struct sub;
-struct command;
+struct session;
 
 #define SESSION_QUEUE_MAX_FRAMES 8192
 #define SESSION_QUEUE_MIN_FRAMES 8 /* an idle connection's ring: most never queue more */
 #define SESSION_WRITE_BATCH_BYTES (64 * 1024) /* most bytes of queued frames sent in one write */
 #define SESSION_CLOSE_DRAIN_BYTES (64 * 1024) /* read and dropped after our close, then no more */
 
-/* One of these is created for each WebSocket connection once its upgrade is accepted. */
-struct session {
-    struct session *prev, *next;
-    struct bridge *br;
-    struct lws *wsi;
-    char conn_id[32];
-    struct auth_claims claims;
-    char *user_json; /* claims.sub as a JSON string, for the commands sent to rt.batch */
-    time_t connected_at;
-    unsigned refs;   /* the connection itself, plus each command in flight */
-    bool gone;       /* the connection closed; only in-flight commands keep this alive */
-
-    struct sub **subs; /* rooms joined (router.c), at most cfg.max_rooms_per_connection */
-    unsigned nsubs, subs_cap;
-
-    struct rate_bucket *rate; /* the user's bucket, shared with the user's other connections */
-    unsigned rate_strikes; /* refusals since the last accepted burst; too many closes with 4029 */
-    unsigned long long rate_last_strike_ms;
-    unsigned inflight;
-    struct command *waiting_head, *waiting_tail; /* commands behind the one in the database (frames.c) */
-    unsigned nwaiting;
-    bool db_busy; /* one command of this connection is in the database: its commands commit in order */
-    unsigned long long progress_ms; /* last write, or when data began to wait: the stall clock */
-    bool drain_waiters; /* a replay waits for the send queue to drain (router.c) */
-
-    struct outbuf **queue; /* ring of q_cap slots, grown by doubling up to SESSION_QUEUE_MAX_FRAMES */
-    unsigned q_head, q_len, q_cap;
-    size_t q_bytes;
-
-    char *rx; /* reassembly of a fragmented frame, at most cfg.max_frame_bytes */
-    size_t rx_len;
-    bool rx_too_large; /* discarding the rest of an oversized message, then closing with 1009 */
-    bool rx_binary;
-    size_t rx_discarded;
-    size_t rx_after_close; /* bytes the peer sent after close_code was set */
-    bool rx_stopped;       /* past SESSION_CLOSE_DRAIN_BYTES of them: no longer read */
-    bool write_shut;       /* and our side ended after the close frame */
-
-    int close_code; /* 0, or the code to close with once the queue allows */
-    bool close_sent; /* our close frame is out; waiting for the peer's answer */
-    char close_reason[64];
+/*
+ * What a session tells the layer above it (frames.c, wired by server.c into bridge.session_ops).
+ * `app` is what open() returned for the connection; the session never looks inside it.
+ */
+struct session_ops {
+    /* A connection was accepted: returns its per-connection state above (NULL refuses it). */
+    void *(*open)(struct session *s);
+    /* One complete text frame (not NUL-terminated), or a binary frame (refused above). */
+    void (*text)(void *app, const char *text, size_t len);
+    void (*binary)(void *app);
+    /* The send queue fell to half of --max-queue-bytes after session_want_drain() asked. */
+    void (*drained)(void *app);
+    /* The connection closed; no callback follows. The app lets go with session_unref. */
+    void (*gone)(void *app);
+    /* True while commands the client sent are still owed a reply (a 1001/4001 close waits). */
+    bool (*owes_replies)(void *app);
 };
 
+/* The connection's fields are session.c's alone; others read them through these. */
 struct session *session_new(struct bridge *br, struct lws *wsi, const struct auth_claims *claims);
-/* The connection closed: unlinks it, forgets its rooms; frees once no command refers to it. */
+/* The connection closed: unlinks it and tells the layer above; freed once no one refers to it. */
 void session_gone(struct session *s);
 struct session *session_ref(struct session *s);
 void session_unref(struct session *s);
+
+struct bridge *session_bridge(const struct session *s);
+const char *session_conn_id(const struct session *s);
+const struct auth_claims *session_claims(const struct session *s);
+/* The user as a JSON string, for the commands sent to rt.batch. */
+const char *session_user_json(const struct session *s);
+/* A token refresh for the same user: the new claims (and expiry) apply from now. */
+void session_set_claims(struct session *s, const struct auth_claims *claims);
+void *session_app(const struct session *s);
+size_t session_queued_bytes(const struct session *s);
+/* Asks for ops.drained once the send queue falls to half of --max-queue-bytes. */
+void session_want_drain(struct session *s);
+/* What /admin/connections shows of a connection. */
+struct session_info {
+    time_t connected_at;
+    unsigned queued_frames;
+    size_t queued_bytes;
+    bool closing;
+};
+void session_info(const struct session *s, struct session_info *info);
+
+/* ---- every connection of the bridge (the list is session.c's) ---- */
+struct session *session_first(const struct bridge *br);
+struct session *session_next(const struct session *s);
+/* A system frame: to every connection (user NULL), or to every connection of one user. */
+void session_broadcast(struct bridge *br, const char *user, struct outbuf *ob);
+/* Once a second: closes expired tokens (4001) and stalled readers (4008). */
+void session_housekeeping(struct bridge *br, long long now_s, unsigned long long now_ms);
+/* Shutdown: queues `notice` to every connection, then closes each with code once it is written. */
+void session_close_all(struct bridge *br, struct outbuf *notice, int code, const char *reason);
 
 /* Takes one token from the rate limiter; false means refuse the frame (and maybe close 4029). */
 bool session_rate_ok(struct session *s);
@@ -82,8 +87,6 @@ void session_send(struct session *s, struct outbuf *ob);
  * a signal, which is ephemeral). Returns false, queueing nothing, when the queue is full.
  */
 bool session_offer(struct session *s, struct outbuf *ob);
-/* Once a second: a client that took no data for --slow-consumer-ms while some waited: 4008. */
-void session_check_slow(struct session *s, unsigned long long now_ms);
 /* Encodes obj (stealing the reference) and queues it. */
 void session_send_json(struct session *s, json_t *obj);
 /* A reply to `ref` when the frame had one, else an `error` frame. ref may be NULL. */

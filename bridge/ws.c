@@ -5,9 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acceptor.h"
 #include "admin.h"
-#include "frames.h"
+#include "http.h"
 #include "http_input.h"
+#include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -48,27 +50,8 @@ static bool origin_allowed(const struct bridge *br, struct lws *wsi)
     return http_origin_allowed(list, origin);
 }
 
-/*
- * A socket the acceptor adopted carries this marker as its opaque user data until its first
- * request is complete (an HTTP request or an upgrade to decide), so /metrics can tell how many
- * connections sit unauthenticated and how many were dropped by --handshake-timeout.
- */
-static char handshake_marker;
-
-void ws_handshake_begin(struct lws *wsi)
-{
-    lws_set_opaque_user_data(wsi, &handshake_marker);
-    metrics_handshake_begin();
-}
-
 /* The first request of a connection arrived whole: it no longer counts as a pending handshake. */
-static void handshake_done(struct lws *wsi)
-{
-    if (lws_get_opaque_user_data(wsi) == &handshake_marker) {
-        lws_set_opaque_user_data(wsi, NULL);
-        metrics_handshake_end(false);
-    }
-}
+static void handshake_done(struct lws *wsi) { acceptor_handshake_end(wsi, false); }
 
 /* Decides before the upgrade; a refusal carries a real HTTP status. */
 static int confirm_upgrade(struct bridge *br, struct lws *wsi)
@@ -144,10 +127,11 @@ static int established(struct bridge *br, struct lws *wsi, struct per_connection
     if (!pc->session)
         return -1;
     struct session *s = pc->session;
-    char user[LOG_QUOTED_ID];
-    log_debug("connected", "conn=%s user=%s", s->conn_id, log_quote(user, sizeof user, s->claims.sub));
-    session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", s->conn_id, "user",
-                                   s->claims.sub, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
+    const char *user = session_claims(s)->sub;
+    char quoted[LOG_QUOTED_ID];
+    log_debug("connected", "conn=%s user=%s", session_conn_id(s), log_quote(quoted, sizeof quoted, user));
+    session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", session_conn_id(s), "user",
+                                   user, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
     return 0;
 }
 
@@ -185,8 +169,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_CLOSED:
         if (pc->session) {
             char who[LOG_QUOTED_ID];
-            log_debug("disconnected", "conn=%s user=%s", pc->session->conn_id,
-                      log_quote(who, sizeof who, pc->session->claims.sub));
+            log_debug("disconnected", "conn=%s user=%s", session_conn_id(pc->session),
+                      log_quote(who, sizeof who, session_claims(pc->session)->sub));
             session_gone(pc->session);
             pc->session = NULL;
         }
@@ -194,10 +178,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_WSI_DESTROY:
         if (pc)
             admin_forget(wsi);
-        if (lws_get_opaque_user_data(wsi) == &handshake_marker) /* never sent a whole request */
-            metrics_handshake_end(true);
-        else /* an upgrade accepted but never established still owns its claims */
-            free(lws_get_opaque_user_data(wsi));
+        if (!acceptor_handshake_end(wsi, true)) /* else it never sent a whole request */
+            free(lws_get_opaque_user_data(wsi)); /* an upgrade accepted but never established owns its claims */
         lws_set_opaque_user_data(wsi, NULL);
         break;
     default:

@@ -14,9 +14,6 @@ struct per_connection {
     struct admin_request *admin; /* a POST /admin/... waiting for its body or the database */
 };
 
-/* The acceptor adopted this socket: it counts as a pending handshake until its first request is whole. */
-void ws_handshake_begin(struct lws *wsi);
-
 int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, void *in, size_t len);
 
 #endif

@@ -36,9 +36,10 @@ BEGIN
     v_event := rt.append_event(room, 'message', author,
                                jsonb_build_object('body', body, 'media_url', media_url, 'meta', meta,
                                                   'client_msg_id', client_msg_id));
-    INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at)
+    -- search_config makes the message searchable (migrations/0041_search.sql).
+    INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at, search_config)
     VALUES (room, (v_event ->> 'seq')::bigint, author, body, media_url, meta, client_msg_id,
-            (v_event ->> 'at')::timestamptz);
+            (v_event ->> 'at')::timestamptz, rt.search_config(room));
     RETURN v_event;
 END
 $$;

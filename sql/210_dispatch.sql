@@ -66,10 +66,11 @@ $$;
 
 COMMENT ON FUNCTION rt.frame_object(jsonb, text, boolean) IS 'Internal: an object field of a frame, or BAD_REQUEST.';
 
--- rt.dispatch: execute a join, leave, send, publish, signal, state, edit, delete, read, history or
--- roster frame and return the reply's `data`:
+-- rt.dispatch: execute a join, leave, send, publish, signal, state, edit, delete, read, history,
+-- roster or search frame and return the reply's `data`:
 --   send, publish, state, edit, delete -> the event (wire shape), so the client learns its seq
 --   history -> {"events": [...]} + "more": true when older events exist (bounded in bytes: rt.history_page)
+--   search  -> {"results": [...]} (rt.dispatch_search in 260_search.sql)
 --   join    -> {room, kind, seq, state, version, presence, recovered, role} (+ occupancy above the
 --              room's presence threshold: docs/protocol.md "Presence and occupancy")
 --   roster  -> {room, occupancy, users, next}: one page of who is online (rt.roster)
@@ -94,8 +95,12 @@ BEGIN
     END IF;
     v_type := rt.frame_string(frame, 'type', true);
     IF v_type NOT IN ('join', 'leave', 'send', 'publish', 'signal', 'state', 'edit', 'delete', 'read', 'history',
-                      'roster') THEN
+                      'roster', 'search') THEN
         PERFORM rt.raise('BAD_REQUEST', format('unknown frame type %L', left(v_type, 32)));
+    END IF;
+    -- search is the one frame whose room is optional (docs/protocol.md "Search").
+    IF v_type = 'search' THEN
+        RETURN rt.dispatch_search(user_id, frame);
     END IF;
     v_room := rt.frame_string(frame, 'room', true);
     PERFORM rt.check_room_id(v_room);
@@ -152,4 +157,4 @@ END
 $$;
 
 COMMENT ON FUNCTION rt.dispatch(text, text, text, jsonb) IS
-    'Bridge entry point: execute one client frame (join, leave, send, publish, signal, state, edit, delete, read, history, roster); returns the reply data.';
+    'Bridge entry point: execute one client frame (join, leave, send, publish, signal, state, edit, delete, read, history, roster, search); returns the reply data.';

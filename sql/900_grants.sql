@@ -89,7 +89,9 @@ GRANT EXECUTE ON FUNCTION rt.maintenance(), rt.set_maintenance(boolean, text) TO
 GRANT EXECUTE ON FUNCTION
     rt.retention_policy(text, text),
     rt.set_room_retention(text, integer, bigint, text, boolean),
-    rt.export_room(text, bigint, text)
+    rt.export_room(text, bigint, text),
+    rt.search(text, text, text, timestamptz, integer),
+    rt.set_room_search(text, text, text, boolean)
 TO rt_service;
 
 -- Compliance (docs/sql-api.md "Audit trail"): operators and compliance services, never room owners.
@@ -99,6 +101,7 @@ GRANT EXECUTE ON FUNCTION
     rt.set_kind_retention(text, integer, bigint, boolean),
     rt.place_legal_hold(text, text, text, text),
     rt.release_legal_hold(text, text, text),
+    rt.erase_user(text, text),
     rt.retention_policy(text, text),
     rt.export_room(text, bigint, text)
 TO rt_compliance;

@@ -105,6 +105,8 @@ export interface JoinHandlers {
   onTyping?: (users: string[]) => void;
   onRead?: (read: { user: string; seq: number }) => void;
   onGap?: (gap: { after: number; before: number }) => void;
+  /** A user's content was erased (docs/protocol.md "Erasure"): redact what is shown of theirs up to `upto`. */
+  onErased?: (erased: { user: string; upto: number; seq: number }) => void;
   onError?: (error: PgrtError) => void;
 }
 
@@ -140,6 +142,7 @@ export class Room {
   on(name: 'presence' | 'typing', fn: (users: string[]) => void): Off;
   on(name: 'read', fn: (read: { user: string; seq: number }) => void): Off;
   on(name: 'gap', fn: (gap: { after: number; before: number }) => void): Off;
+  on(name: 'erased', fn: (erased: { user: string; upto: number; seq: number }) => void): Off;
   on(name: 'error', fn: (error: PgrtError) => void): Off;
 }
 
@@ -157,6 +160,18 @@ export interface WelcomeFrame {
   heartbeat: number;
 }
 
+/** One search result (docs/protocol.md "Search"). */
+export interface SearchResult {
+  room: string;
+  seq: number;
+  event: 'message' | 'transcript';
+  actor: string | null;
+  /** ISO 8601; pass the last one as `before` for the next page. */
+  at: string;
+  /** HTML: the text escaped, matches wrapped in <mark>. */
+  snippet: string;
+}
+
 export class Client {
   constructor(options: ClientOptions);
   readonly options: Required<Omit<ClientOptions, 'url' | 'token' | 'getToken' | 'WebSocket'>> & ClientOptions;
@@ -168,6 +183,8 @@ export class Client {
   readonly queued: number;
 
   join(room: string, handlers?: JoinHandlers): Room;
+  /** Full-text search of the rooms this user may read (or one room); newest first. */
+  search(query: string, options?: CommandOptions & { room?: string; before?: string; limit?: number }): Promise<SearchResult[]>;
   close(): void;
 
   on(name: 'status', fn: (detail: StatusDetail) => void): Off;
@@ -178,6 +195,12 @@ export class Client {
 }
 
 export function connect(options: ClientOptions): Client;
+
+/**
+ * Redacts an event as the server redacted the stored ones when `user` was erased; `erasedMessages`:
+ * seqs of that user's messages (so others' edits of them are redacted too). True when it changed.
+ */
+export function redactErased(event: PersistedEvent, user: string, erasedMessages?: Set<number>): boolean;
 
 export function backoffDelay(attempt: number, initial: number, max: number): number;
 

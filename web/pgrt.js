@@ -30,6 +30,9 @@ const DEFAULTS = {
 };
 
 const ROOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
+// Events emitted by pgrt itself (rt.event_types.system): erasure leaves their data as it is.
+const SYSTEM_EVENTS = new Set(['room_created', 'room_updated', 'room_ended', 'member_added', 'member_removed',
+  'message', 'message_edited', 'message_deleted', 'state', 'presence', 'read', 'user_erased']);
 const WS_OPEN = 1;
 
 /** An error from the bridge (a `code` of docs/protocol.md "Errors") or from the client itself. */
@@ -158,6 +161,26 @@ export class Client extends Emitter {
     return room;
   }
 
+  /**
+   * Full-text search (docs/protocol.md "Search") of messages and transcripts in `room`, or in every
+   * room this user may read (no join needed). Resolves to the results, newest first:
+   * [{room, seq, event, actor, at, snippet}] where `snippet` is escaped HTML with <mark> around
+   * matches. For the next page pass the last result's `at` as `before`. Read-only, so it is resent
+   * after a disconnect.
+   */
+  async search(query, { room, before, limit, timeout } = {}) {
+    if (typeof query !== 'string' || query.trim() === '') throw new TypeError('search(): query must be a non-empty string');
+    if (room !== undefined && room !== null && (typeof room !== 'string' || !ROOM_ID.test(room))) {
+      throw new TypeError(`search(): room id must match ${ROOM_ID}`);
+    }
+    const frame = { type: 'search', query };
+    if (room !== undefined && room !== null) frame.room = room;
+    if (before !== undefined && before !== null) frame.before = before;
+    if (limit !== undefined) frame.limit = limit;
+    const data = await this._request(frame, { idempotent: true, timeout });
+    return Array.isArray(data.results) ? data.results : [];
+  }
+
   /** Ends the connection for good: pending commands fail with CLOSED. */
   close() {
     if (this._closed) return;
@@ -177,9 +200,10 @@ export class Client extends Emitter {
    * Queues a frame and resolves to its reply's data. `room`: the frame waits until that room is
    * joined. `idempotent`: safe to write again after a disconnect or a retry:true error.
    * `offline: 'reject'` fails at once when not connected (signals: stale typing is worse than none).
-   * `ordered`: one at a time per room. The bridge may run pipelined commands of one connection in
-   * parallel transactions, so two sends in flight can commit in either order; a user's messages
-   * must appear in the order they were typed.
+   * `ordered`: one at a time per room. The bridge commits one connection's commands in the order
+   * written (docs/protocol.md "Ordering"), but a send that fails with retry:true and is written
+   * again would land after the sends written meanwhile; a user's messages must appear in the order
+   * they were typed, retries included.
    */
   _request(frame, { room = null, idempotent = false, offline = 'queue', timeout, join = false, ordered = false } = {}) {
     return new Promise((resolve, reject) => {
@@ -495,14 +519,15 @@ export class Client extends Emitter {
 // join() handler options and the room events they subscribe to.
 const HANDLER_EVENTS = {
   onEvent: 'event', onSignal: 'signal', onJoin: 'join', onPresence: 'presence',
-  onTyping: 'typing', onRead: 'read', onGap: 'gap', onError: 'error',
+  onTyping: 'typing', onRead: 'read', onGap: 'gap', onError: 'error', onErased: 'erased',
 };
 
 /**
  * A joined room. Events: 'event' (persisted, once each, seq order), 'signal' (typing, presence,
  * read, interim transcripts, ...), 'join' (every join reply), 'presence' (user ids online),
  * 'typing' (user ids typing), 'read' {user, seq}, 'gap' {after, before} (events pruned by
- * retention that can no longer be delivered), 'error'.
+ * retention that can no longer be delivered), 'erased' {user, upto, seq} (a user's content was erased:
+ * redact what is shown of theirs up to `upto`, e.g. with redactErased), 'error'.
  */
 export class Room extends Emitter {
   constructor(client, id, since) {
@@ -713,6 +738,13 @@ export class Room extends Emitter {
     }
     if (ev.event === 'message') this._stopTyping(ev.actor);
     this.emit('event', ev);
+    if (ev.event === 'user_erased' && typeof ev.data?.user === 'string') {
+      const { user, upto } = ev.data;
+      // Events still held (behind a gap) are redacted before the application sees them.
+      const theirs = new Set([...this._held.values()].filter((e) => e.event === 'message' && e.actor === user).map((e) => e.seq));
+      for (const held of this._held.values()) if (held.seq <= upto) redactErased(held, user, theirs);
+      this.emit('erased', { user, upto, seq: ev.seq });
+    }
   }
 
   /**
@@ -796,6 +828,25 @@ export class Room extends Emitter {
     this.typingUsers.delete(user);
     this.emit('typing', [...this.typingUsers.keys()]);
   }
+}
+
+/**
+ * Redacts one event the way the server redacted the stored ones when `user` was erased
+ * (docs/protocol.md "Erasure"); `erasedMessages` (optional) is the set of seqs of that user's
+ * messages, so that other members' edits of them are redacted too. Returns true when it changed.
+ */
+export function redactErased(ev, user, erasedMessages) {
+  if (!ev || typeof ev.data !== 'object' || ev.data === null || ev.data.erased === true) return false;
+  if (ev.event === 'message' && ev.actor === user) {
+    ev.data = { ...ev.data, body: null, media_url: null, meta: {}, erased: true };
+  } else if (ev.event === 'message_edited' && (ev.actor === user || erasedMessages?.has(ev.data.seq))) {
+    ev.data = { ...ev.data, body: null, erased: true };
+  } else if (ev.actor === user && !SYSTEM_EVENTS.has(ev.event)) {
+    ev.data = { erased: true };
+  } else {
+    return false;
+  }
+  return true;
 }
 
 /** Opens a client; see Client. */

@@ -13,7 +13,8 @@ void report_line(FILE *out, const struct lg_config *cfg, const struct lg_result 
           "p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f max_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f "
           "sends_per_s=%.0f deliveries_per_s=%.0f "
           "bridge_rss_kib=%ld bridge_rss_per_conn_b=%ld bridge_cpu_per_10k=%.4f pg_cpu_per_10k=%.4f "
-          "gen_cpu_per_10k=%.4f bridge_cpu_pct=%.0f pg_cpu_pct=%.0f gen_cpu_pct=%.0f first_error=%s\n",
+          "gen_cpu_per_10k=%.4f bridge_cpu_pct=%.0f pg_cpu_pct=%.0f gen_cpu_pct=%.0f "
+          "join_all_ms=%.0f join_bridge_cpu_s=%.2f join_pg_cpu_s=%.2f join_reply_bytes=%llu presence_frames=%llu presence_bytes=%llu last_occupancy=%lld first_error=%s\n",
           cfg->conns, cfg->rooms, r->connected, r->connect_fail, r->join_fail, r->closed_early,
           (unsigned long long)r->sent, (unsigned long long)r->acked, (unsigned long long)r->send_err,
           (unsigned long long)r->unanswered, (unsigned long long)r->expected, (unsigned long long)r->delivered, (unsigned long long)r->lost,
@@ -25,7 +26,9 @@ void report_line(FILE *out, const struct lg_config *cfg, const struct lg_result 
           r->rss_joined_kib > r->rss_end_kib ? r->rss_joined_kib : r->rss_end_kib, per_conn_b,
           per10k(r->bridge_cpu, r->delivered), per10k(r->pg_cpu, r->delivered), per10k(r->self_cpu, r->delivered),
           r->wall > 0 ? 100 * r->bridge_cpu / r->wall : 0, r->wall > 0 ? 100 * r->pg_cpu / r->wall : 0,
-          r->wall > 0 ? 100 * r->self_cpu / r->wall : 0, r->first_error[0] ? r->first_error : "-");
+          r->wall > 0 ? 100 * r->self_cpu / r->wall : 0, r->join_all_seconds * 1000, r->join_bridge_cpu, r->join_pg_cpu, (unsigned long long)r->join_reply_bytes,
+          (unsigned long long)r->presence_frames, (unsigned long long)r->presence_bytes, (long long)r->last_occupancy,
+          r->first_error[0] ? r->first_error : "-");
 }
 
 void report_summary(FILE *out, const struct lg_config *cfg, const struct lg_result *r) {
@@ -42,6 +45,11 @@ void report_summary(FILE *out, const struct lg_config *cfg, const struct lg_resu
   fprintf(out, "latency send->delivery: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms; send->reply p50 %.2f ms, p99 %.2f ms\n",
           ms(hist_quantile(r->latency, 0.5)), ms(hist_quantile(r->latency, 0.95)), ms(hist_quantile(r->latency, 0.99)),
           ms(r->latency->max), ms(hist_quantile(r->ack, 0.5)), ms(hist_quantile(r->ack, 0.99)));
+  fprintf(out, "joins: CPU until quiet: bridge %.2f s, PostgreSQL %.2f s\n", r->join_bridge_cpu, r->join_pg_cpu);
+  fprintf(out, "joins: all answered %.0f ms after the first connect, %llu bytes of join replies; %llu presence frames "
+          "(%llu bytes), last occupancy %lld\n",
+          r->join_all_seconds * 1000, (unsigned long long)r->join_reply_bytes, (unsigned long long)r->presence_frames,
+          (unsigned long long)r->presence_bytes, (long long)r->last_occupancy);
   fprintf(out, "bridge RSS: %ld KiB before, %ld KiB joined, %ld KiB at the end; CPU over %.1f s: bridge %.2f s, "
           "PostgreSQL %.2f s, generator %.2f s\n",
           r->rss_before_kib, r->rss_joined_kib, r->rss_end_kib, r->wall, r->bridge_cpu, r->pg_cpu, r->self_cpu);

@@ -29,6 +29,7 @@ struct run {
   bool sending;              /* closed loop: an ack triggers the next send while this holds */
   uint32_t next_sender;
   uint64_t first_send, last_event, last_frame;
+  uint64_t first_connect, last_join;
   char nonce[16];
 };
 
@@ -138,7 +139,15 @@ static void on_reply(struct run *run, struct conn *c, struct json_span ref, stru
   if (json_span_is(ref, "j")) {
     run->pending--;
     run->settled++;
+    run->res->join_reply_bytes += len;
+    run->last_join = now_ns();
     if (good) {
+      static const char *const data_names[] = {"data"}, *const occ_names[] = {"occupancy"};
+      struct json_span data, occ;
+      int64_t n;
+      if (json_members(text, len, data_names, 1, &data) && data.p && json_members(data.p, data.len, occ_names, 1, &occ) &&
+          json_span_int(occ, &n))
+        run->res->last_occupancy = n;
       c->joined = true;
       run->joined_in_room[room_of(run, c)]++;
     } else {
@@ -174,7 +183,17 @@ static void on_text(void *ctx, struct conn *c, const char *p, size_t n) {
   run->last_frame = t;
   if (!json_members(p, n, names, 6, v)) return;
   if (json_span_is(v[0], "event")) {
-    if (json_span_is(v[3], "message")) on_delivery(run, c, v[4], v[5], t);
+    if (json_span_is(v[3], "message")) {
+      on_delivery(run, c, v[4], v[5], t);
+    } else if (json_span_is(v[3], "presence") || json_span_is(v[3], "presence_batch") || json_span_is(v[3], "occupancy")) {
+      static const char *const occ_names[] = {"occupancy"};
+      struct json_span occ;
+      int64_t count;
+      run->res->presence_frames++;
+      run->res->presence_bytes += n;
+      if (v[5].p && json_members(v[5].p, v[5].len, occ_names, 1, &occ) && json_span_int(occ, &count))
+        run->res->last_occupancy = count;
+    }
   } else if (json_span_is(v[0], "reply")) {
     on_reply(run, c, v[1], v[2], p, n);
   } else if (json_span_is(v[0], "welcome")) {
@@ -227,6 +246,7 @@ static void connect_all(struct run *run) {
     double elapsed = (double)(now_ns() - t0) / 1e9;
     while (run->started < cfg->conns && run->pending < MAX_HANDSHAKES && run->started < elapsed * cfg->connect_rate + 1) {
       struct conn *c = &run->conns[run->started++];
+      if (!run->first_connect) run->first_connect = now_ns();
       run->pending++;
       if (start_connect(run, c) != 0) {
         run->pending--;
@@ -289,6 +309,7 @@ int scenario_run(const struct lg_config *cfg, struct lg_result *res) {
   struct run run = {.cfg = cfg, .res = res};
   struct ws_handlers h = {.opened = on_opened, .text = on_text, .closed = on_closed, .ctx = &run};
   memset(res, 0, sizeof *res);
+  res->last_occupancy = -1;
   res->latency = calloc(1, sizeof *res->latency);
   res->ack = calloc(1, sizeof *res->ack);
   double per_s = cfg->window ? 200000.0 : cfg->rate;
@@ -307,14 +328,18 @@ int scenario_run(const struct lg_config *cfg, struct lg_result *res) {
   snprintf(run.nonce, sizeof run.nonce, "%x", (unsigned)(now_ns() & 0xffffff));
   for (uint32_t i = 0; i < cfg->conns; i++) run.conns[i] = (struct conn){.fd = -1, .idx = i};
 
-  double cpu;
+  double cpu, join_pg0 = cfg->pg_pid ? proc_tree_cpu_seconds(cfg->pg_pid) : 0;
   sample_bridges(cfg, &res->rss_before_kib, &cpu);
+  double join_bridge0 = cpu;
   connect_all(&run);
   for (uint32_t i = 0; i < cfg->conns; i++) res->connected += run.conns[i].joined;
+  if (run.last_join > run.first_connect) res->join_all_seconds = (double)(run.last_join - run.first_connect) / 1e9;
   fprintf(stderr, "connect phase: %u started, %u settled, %u still pending, %u joined\n", run.started, run.settled,
           run.pending, res->connected);
   settle(&run, cfg->settle);
   sample_bridges(cfg, &res->rss_joined_kib, &cpu);
+  res->join_bridge_cpu = cpu - join_bridge0;
+  res->join_pg_cpu = cfg->pg_pid ? proc_tree_cpu_seconds(cfg->pg_pid) - join_pg0 : 0;
 
   double bridge0 = cpu, pg0 = cfg->pg_pid ? proc_tree_cpu_seconds(cfg->pg_pid) : 0, self0 = self_cpu_seconds();
   uint64_t t0 = now_ns();

@@ -41,6 +41,12 @@ struct lg_result {
   long rss_before_kib, rss_joined_kib, rss_end_kib;   /* bridges, summed */
   double bridge_cpu, pg_cpu, self_cpu;                 /* seconds during the measured phase */
   double wall;                                         /* seconds of the measured phase */
+  /* The join phase (the join storm): first connect started .. last join reply, the bytes of every
+   * join reply, and the presence traffic (presence, presence_batch, occupancy frames) until the
+   * measured phase ends. */
+  double join_all_seconds, join_bridge_cpu, join_pg_cpu;  /* CPU seconds from the first connect to the quiet after the joins */
+  uint64_t join_reply_bytes, presence_frames, presence_bytes;
+  int64_t last_occupancy;                              /* the last occupancy a join reply or signal said, -1: none */
 };
 
 int scenario_run(const struct lg_config *cfg, struct lg_result *res);

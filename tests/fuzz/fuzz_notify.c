@@ -1,15 +1,17 @@
 /*
  * fuzz_notify: a NOTIFY payload on the rt channels through notify_parse (room, seq, event, a
  * reference to resolve, presence, system frames), the notification-lag reader of metrics, and
- * router_notify of a real router (no rooms joined, no database: every path that needs neither).
+ * fanout_notify into a real router and presence (no rooms joined, no database: every path that needs neither).
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "fanout.h"
 #include "log.h"
 #include "metrics.h"
 #include "notify_parse.h"
+#include "presence.h"
 #include "router.h"
 #include "server.h"
 
@@ -20,15 +22,33 @@
     } while (0)
 
 static struct bridge br; /* presence_interval_ms 0: no timer, so no loop is needed */
-static struct router *router;
+
+/* No connection is joined and no log is read: these are never called with a room to serve. */
+static bool offer(void *conn, struct outbuf *ob) { (void)conn; (void)ob; return true; }
+static size_t queued(const void *conn) { (void)conn; return 0; }
+static const char *user(const void *conn) { (void)conn; return ""; }
+static void want_drain(void *conn) { (void)conn; }
+static bool read_log(void *ctx, const char *room, long long after, int limit, const char *u, log_done_fn done,
+                     void *cb)
+{
+    (void)ctx; (void)room; (void)after; (void)limit; (void)u; (void)done; (void)cb;
+    return false;
+}
+static void deliver(void *ctx, const char *room, struct outbuf *ob)
+{
+    router_offer_joined(((struct bridge *)ctx)->router, room, ob);
+}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
     (void)argc;
     (void)argv;
     log_set_level(LOG_ERROR); /* "notify_ignored" on every bad input would drown the fuzzer's output */
-    router = router_new(&br);
-    return router ? 0 : 1;
+    struct router_sink sink = {offer, queued, user, want_drain};
+    struct router_log log = {read_log, NULL};
+    br.router = router_new(&sink, &log, 1 << 20);
+    br.presence = presence_new(NULL, 0, deliver, &br);
+    return br.router && br.presence ? 0 : 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -63,6 +83,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (f.obj)
         metrics_notify(f.obj);
     notify_facts_free(&f);
-    router_notify(router, payload, size);
+    fanout_notify(&br, payload, size);
     return 0;
 }

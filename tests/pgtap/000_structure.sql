@@ -97,7 +97,7 @@ SELECT results_eq('SELECT event FROM rt.event_types WHERE NOT system AND NOT per
     $$VALUES ('speech_event'), ('transcript_interim'), ('typing')$$, 'signal events');
 SELECT results_eq('SELECT event FROM rt.event_types WHERE system ORDER BY event',
     $$VALUES ('member_added'), ('member_removed'), ('message'), ('message_deleted'), ('message_edited'),
-             ('presence'), ('read'), ('room_created'), ('room_ended'), ('room_updated'), ('state')$$,
+             ('presence'), ('read'), ('room_created'), ('room_ended'), ('room_updated'), ('state'), ('user_erased')$$,
     'system-only events');
 SELECT results_eq('SELECT event, string_agg(role, '','' ORDER BY role) FROM rt.event_type_roles GROUP BY event ORDER BY event',
     $$VALUES ('ai_response', 'owner,service'), ('error', 'owner,service'), ('speech_event', 'member,owner,service'),

@@ -25,13 +25,13 @@ CREATE FUNCTION pg_temp.join(bridge text, conn text, usr text, room text) RETURN
     SELECT rt.dispatch(bridge, conn, usr, jsonb_build_object('type', 'join', 'room', room)) $$;
 
 -- Catalogue and internals.
-SELECT is((SELECT count(*)::int FROM rt.room_kinds WHERE presence_threshold = 100), 4, 'every kind starts at threshold 100');
+SELECT is((SELECT count(*)::int FROM rt.room_kinds WHERE presence_threshold = 200), 4, 'every kind starts at threshold 200');
 SELECT throws_ok($$UPDATE rt.room_kinds SET presence_threshold = 1001 WHERE kind = 'chat'$$, '23514', NULL,
                  'a kind threshold above 1000 is refused');
 SELECT throws_ok($$UPDATE rt.room_kinds SET presence_threshold = -1 WHERE kind = 'chat'$$, '23514', NULL,
                  'a negative kind threshold is refused');
 SELECT is(rt.join_page_size(), 20, 'count-mode join replies carry at most 20 users');
-SELECT is(rt.presence_threshold('big'), 100, 'a room follows its kind''s threshold');
+SELECT is(rt.presence_threshold('big'), 200, 'a room follows its kind''s threshold');
 SELECT is(rt.presence_threshold('nope'), NULL, 'no threshold for a missing room');
 SELECT is(rt.online_count('big'), 0, 'nobody online yet');
 SELECT is(rt.online_page('big', NULL, 5), '[]', 'an empty page');
@@ -46,7 +46,7 @@ SELECT * FROM tests.rejects($$SELECT rt.set_presence_threshold('big', 'ann', -1)
 SELECT * FROM tests.rejects($$SELECT rt.set_presence_threshold('no such', 'ann', 1)$$, 'BAD_REQUEST', 'a bad room id');
 SELECT * FROM tests.rejects($$SELECT rt.set_presence_threshold('nope', NULL, 1)$$, 'NOT_FOUND', 'a trusted call for a missing room');
 SELECT * FROM tests.rejects($$SELECT rt.set_presence_threshold('big', E'a\x01', 1)$$, 'BAD_REQUEST', 'an actor with a control character');
-SELECT is(rt.set_presence_threshold('small', NULL, NULL), 100, 'a trusted call; NULL follows the kind');
+SELECT is(rt.set_presence_threshold('small', NULL, NULL), 200, 'a trusted call; NULL follows the kind');
 
 -- List mode: up to the threshold, replies and signals are exactly as before.
 SELECT pg_temp.join('b1', 'c' || g, 'u' || lpad(g::text, 3, '0'), 'big') FROM generate_series(1, 4) g;

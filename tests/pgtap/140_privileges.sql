@@ -26,7 +26,8 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                     'rt.set_maintenance(boolean,text)',
                     -- docs/sql-api.md "Retention and legal holds", "Export", "Search"
                     'rt.retention_policy(text,text)', 'rt.set_room_retention(text,integer,bigint,text,boolean)',
-                    'rt.export_room(text,bigint,text)',
+                    'rt.export_room(text,bigint,text)', 'rt.search(text,text,text,timestamp with time zone,integer)',
+                    'rt.set_room_search(text,text,text,boolean)',
                     -- docs/sql-api.md "Presence and occupancy"
                     'rt.occupancy(text,text)', 'rt.roster(text,text,text,integer)', 'rt.set_presence_threshold(text,text,integer)'],
               'rt_service executes exactly the SQL API');

@@ -5,6 +5,7 @@ import { loadToken, saveToken, forgetToken, tokenProblem, claimsOf } from './ses
 import { ChatView } from './chat.js';
 import { StatePanel } from './conversation.js';
 import { MeetingView } from './meeting.js';
+import { SearchBox } from './search.js';
 
 // The rooms examples/seed-demo.sql creates; more can be added by id (kept in this browser).
 const DEMO_ROOMS = ['demo-chat', 'demo-assistant', 'demo-meeting'];
@@ -60,6 +61,19 @@ class App {
       this.add(id);
       location.hash = id;
     };
+    this.search = new SearchBox(this.client, $('#search'), {
+      show: (el) => {
+        if (this.current) this.entries.get(this.current)?.view?.deactivate();
+        for (const e of this.entries.values()) e.item.classList.remove('active');
+        this.current = null;
+        fill($('#main'), el);
+      },
+      open: (id) => {
+        if (!this.entries.has(id)) this.add(id);
+        if (location.hash === `#${id}`) this.select(id);
+        else location.hash = id;
+      },
+    });
     for (const id of roomIds()) this.add(id);
     window.addEventListener('hashchange', () => this.select(decodeURIComponent(location.hash.slice(1))));
     this.select(decodeURIComponent(location.hash.slice(1)) || DEMO_ROOMS[0]);

@@ -1,5 +1,6 @@
 // timeline: a room's messages in seq order (live events, history pages, messages still being
 // sent), with edits, deletions, read receipts and "load earlier" paging.
+import { redactErased } from '/pgrt.js';
 import { h, fill, avatar, clock, userColor, toast } from './dom.js';
 
 const PAGE = 30;
@@ -54,6 +55,7 @@ export class Timeline {
   /** Applies one persisted event, live or from history, in any order, idempotently. */
   apply(ev) {
     if (ev.event === 'message_edited' || ev.event === 'message_deleted') return this.applyChange(ev);
+    if (ev.event === 'user_erased') this.applyErasure(ev);
     if (this.items.has(ev.seq)) return;
     const el = this.render(ev);
     if (!el) return;
@@ -73,6 +75,20 @@ export class Timeline {
     this.changes.set(target, { at: ev.seq, body: ev.data?.body, deleted });
     const item = this.items.get(target);
     if (item) this.renderBody(item);
+  }
+
+  /** user_erased (docs/protocol.md "Erasure"): their messages up to `upto` become tombstones here too. */
+  applyErasure(ev) {
+    const { user, upto } = ev.data ?? {};
+    const theirs = new Set();
+    for (const [seq, item] of this.items) {
+      if (seq > upto || item.ev.actor !== user || item.ev.event !== 'message') continue;
+      theirs.add(seq);
+      redactErased(item.ev, user);
+      this.changes.delete(seq);
+      this.renderBody(item);
+    }
+    for (const [target, change] of this.changes) if (theirs.has(target)) change.body = null;
   }
 
   insert(ev, el) {
@@ -96,6 +112,7 @@ export class Timeline {
       case 'ai_response': return this.bubble(ev, who, h('div.body', {}, ev.data?.text ?? ''), 'ai');
       case 'member_added': return this.note(ev, `${ev.data?.user} was added as ${ev.data?.role}`);
       case 'member_removed': return this.note(ev, `${ev.data?.user} was removed`);
+      case 'user_erased': return this.note(ev, `${ev.data?.user}'s messages were erased`);
       case 'room_created': return this.note(ev, `${who} created “${ev.data?.title ?? this.room.id}”`);
       case 'room_ended': return this.note(ev, `${who} ended the room`);
       case 'state': return this.note(ev, `${who}: ${ev.data?.from} → ${ev.data?.to}`);
@@ -123,8 +140,9 @@ export class Timeline {
   renderBody(item) {
     const { ev, el } = item;
     const change = this.changes.get(ev.seq);
-    const deleted = change?.deleted || ev.data?.deleted === true;
-    const body = deleted ? 'message deleted' : (change?.body ?? ev.data?.body ?? '');
+    const erased = ev.data?.erased === true;
+    const deleted = erased || change?.deleted || ev.data?.deleted === true;
+    const body = erased ? 'message erased' : deleted ? 'message deleted' : (change?.body ?? ev.data?.body ?? '');
     el.classList.toggle('deleted', Boolean(deleted));
     fill(el.querySelector('.body'), body);
     fill(el.querySelector('.edited'), change && !deleted ? ' (edited)' : '');

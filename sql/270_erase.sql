@@ -1,0 +1,123 @@
+-- Erasure of a user (docs/sql-api.md "Erasure of a user"): their message bodies, media URLs, edits,
+-- published event data, read receipts, presence and preferences go everywhere, in one transaction.
+-- The events themselves stay as tombstones (same seq, event, actor, at; content redacted with
+-- "erased": true), so every room's seq sequence stays gap-free and replay stays exact; each room
+-- where something was redacted gets a `user_erased` event so open clients redact live.
+
+-- rt.erase_user: erase user_id (rt_compliance; erased_by names who asked, for the audit trail).
+-- Returns {user, rooms, messages, events, receipts, presence}: rooms notified, messages redacted,
+-- events redacted (messages, edits, published events), read markers reset, presence rows removed.
+CREATE OR REPLACE FUNCTION rt.erase_user(user_id text, erased_by text) RETURNS jsonb
+    LANGUAGE plpgsql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_rooms    text[];
+    v_room     text;
+    v_messages bigint;
+    v_events   bigint;
+    v_receipts bigint;
+    v_presence bigint := 0;
+    v_rows     bigint;
+    v_result   jsonb;
+BEGIN
+    PERFORM rt.check_ident(user_id, 'user_id');
+    PERFORM rt.check_ident(erased_by, 'erased_by');
+
+    -- Rooms holding content by the user: one pass over the log (no index on actor: the write path
+    -- should not pay for a rare operation). Their locks are taken in the order rt.batch uses.
+    SELECT array_agg(DISTINCT e.room COLLATE "C" ORDER BY e.room COLLATE "C") INTO v_rooms
+      FROM rt.events e
+      JOIN rt.event_types t ON t.event = e.event
+     WHERE e.actor = erase_user.user_id AND (NOT t.system OR e.event IN ('message', 'message_edited'))
+       AND NOT (e.data ? 'erased');
+    v_rooms := coalesce(v_rooms, '{}');
+    PERFORM 1 FROM rt.rooms r WHERE r.id = ANY (v_rooms) ORDER BY r.id COLLATE "C" FOR NO KEY UPDATE;
+
+    -- Their messages: the current form (search_tsv empties itself), then the log.
+    UPDATE rt.messages m
+       SET body = NULL, media_url = NULL, meta = '{}', deleted_at = coalesce(m.deleted_at, clock_timestamp())
+     WHERE m.room = ANY (v_rooms) AND m.author = erase_user.user_id AND m.body IS NOT NULL;
+    GET DIAGNOSTICS v_messages = ROW_COUNT;
+
+    WITH mine AS (
+        SELECT e.room, e.seq FROM rt.events e
+         WHERE e.room = ANY (v_rooms) AND e.actor = erase_user.user_id AND e.event = 'message'),
+    redacted_messages AS (
+        UPDATE rt.events e
+           SET data = e.data || '{"body": null, "media_url": null, "meta": {}, "erased": true}'
+          FROM mine
+         WHERE e.room = mine.room AND e.seq = mine.seq AND NOT (e.data ? 'erased')
+        RETURNING 1),
+    -- Edits: those they made (their words, even on others' messages) and every edit of their messages.
+    redacted_edits AS (
+        UPDATE rt.events e
+           SET data = e.data || '{"body": null, "erased": true}'
+         WHERE e.room = ANY (v_rooms) AND e.event = 'message_edited' AND NOT (e.data ? 'erased')
+           AND (e.actor = erase_user.user_id
+                OR EXISTS (SELECT 1 FROM mine WHERE mine.room = e.room AND mine.seq = (e.data ->> 'seq')::bigint))
+        RETURNING 1),
+    -- Events they published (transcripts, answers, ...): their data is theirs.
+    redacted_published AS (
+        UPDATE rt.events e
+           SET data = '{"erased": true}'
+          FROM rt.event_types t
+         WHERE t.event = e.event AND NOT t.system
+           AND e.room = ANY (v_rooms) AND e.actor = erase_user.user_id AND NOT (e.data ? 'erased')
+        RETURNING 1)
+    SELECT (SELECT count(*) FROM redacted_messages) + (SELECT count(*) FROM redacted_edits)
+           + (SELECT count(*) FROM redacted_published)
+      INTO v_events;
+
+    -- Edits by the user of others' messages changed those messages' current text: put back the
+    -- text as it was before the user's edits (the newest edit by someone else, else the original).
+    UPDATE rt.messages m
+       SET body = coalesce(
+               (SELECT ed.data ->> 'body' FROM rt.events ed
+                 WHERE ed.room = m.room AND ed.event = 'message_edited' AND (ed.data ->> 'seq')::bigint = m.seq
+                   AND NOT (ed.data ? 'erased')
+                 ORDER BY ed.seq DESC LIMIT 1),
+               (SELECT o.data ->> 'body' FROM rt.events o WHERE o.room = m.room AND o.seq = m.seq))
+     WHERE m.room = ANY (v_rooms) AND m.author <> erase_user.user_id AND m.body IS NOT NULL
+       AND EXISTS (SELECT 1 FROM rt.events ed
+                    WHERE ed.room = m.room AND ed.event = 'message_edited' AND ed.actor = erase_user.user_id
+                      AND (ed.data ->> 'seq')::bigint = m.seq);
+
+    DELETE FROM rt.transcript_search t
+     USING rt.events e
+     WHERE e.room = t.room AND e.seq = t.seq AND t.room = ANY (v_rooms) AND e.actor = erase_user.user_id;
+
+    -- Read receipts and preferences.
+    UPDATE rt.members m SET last_read_seq = 0 WHERE m.user_id = erase_user.user_id AND m.last_read_seq <> 0;
+    GET DIAGNOSTICS v_receipts = ROW_COUNT;
+    DELETE FROM rt.prefs p WHERE p.user_id = erase_user.user_id;
+
+    -- Presence: gone, announced in each room as any leave is (`presence` left, or `occupancy`).
+    FOR v_room IN
+        SELECT DISTINCT p.room COLLATE "C" FROM rt.presence p WHERE p.user_id = erase_user.user_id ORDER BY 1
+    LOOP
+        PERFORM 1 FROM rt.rooms x WHERE x.id = v_room FOR NO KEY UPDATE;
+        DELETE FROM rt.presence p WHERE p.room = v_room AND p.user_id = erase_user.user_id;
+        GET DIAGNOSTICS v_rows = ROW_COUNT;
+        v_presence := v_presence + v_rows;
+        -- rt.announce_presence keeps the room's online counter and speaks its presence mode
+        -- (docs/sql-api.md "Presence and occupancy").
+        PERFORM rt.announce_presence(v_room, ARRAY[erase_user.user_id], 'left', rt.add_online(v_room, -1));
+    END LOOP;
+
+    -- Tell every room where something was redacted (ended rooms too: they stay readable).
+    FOREACH v_room IN ARRAY v_rooms LOOP
+        PERFORM rt.append_event(v_room, 'user_erased', NULL,
+                                jsonb_build_object('user', erase_user.user_id,
+                                                   'upto', (SELECT r.last_seq FROM rt.rooms r WHERE r.id = v_room)));
+    END LOOP;
+
+    v_result := jsonb_build_object('user', user_id, 'rooms', cardinality(v_rooms), 'messages', v_messages,
+                                   'events', v_events, 'receipts', v_receipts, 'presence', v_presence);
+    PERFORM rt.audit_write('user_erased', NULL, erased_by, v_result);
+    RETURN v_result;
+END
+$$;
+
+COMMENT ON FUNCTION rt.erase_user(text, text) IS
+    'Erase a user''s content everywhere (rt_compliance): tombstones keep seq gap-free; user_erased tells each room. Returns counts.';
