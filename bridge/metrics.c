@@ -31,7 +31,8 @@ struct histogram {
 
 static struct {
     unsigned long long frames_in, frames_out, batches, batched_commands, db_reconnects, slow_consumer_closes,
-        rate_limited, gap_fills, notifications, handshakes_pending, handshakes_abandoned;
+        rate_limited, gap_fills, notifications, handshakes_pending, handshakes_abandoned, gap_fills_unresolved,
+        gap_fills_deferred, batches_split, batch_split_commands;
     unsigned long long upgrades_refused[REFUSED_RATE_LIMIT + 1];
     unsigned long long notify_auth[4]; /* by notify_auth_result: ok, unsigned, unknown_key, bad_tag */
     unsigned long long commands[NTYPES_MAX][NOUTCOMES];
@@ -98,6 +99,8 @@ void metrics_db_reconnect(void) { m.db_reconnects++; }
 void metrics_slow_consumer(void) { m.slow_consumer_closes++; }
 void metrics_rate_limited(void) { m.rate_limited++; }
 void metrics_gap_fill(void) { m.gap_fills++; }
+void metrics_gap_fill_unresolved(void) { m.gap_fills_unresolved++; }
+void metrics_gap_fill_deferred(void) { m.gap_fills_deferred++; }
 
 void metrics_upgrade_refused(enum refusal why) { m.upgrades_refused[why]++; }
 void metrics_handshake_begin(void) { m.handshakes_pending++; }
@@ -113,6 +116,12 @@ void metrics_handshake_end(bool abandoned)
     if (m.handshakes_pending)
         m.handshakes_pending--;
     m.handshakes_abandoned += abandoned;
+}
+
+void metrics_batch_split(unsigned commands)
+{
+    m.batches_split++;
+    m.batch_split_commands += commands;
 }
 
 void metrics_batch(unsigned commands)
@@ -226,6 +235,9 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
     counter(&o, "pgrt_notifications_total", "NOTIFY payloads received.", m.notifications);
     counter(&o, "pgrt_db_batches_total", "rt.batch calls sent.", m.batches);
     counter(&o, "pgrt_db_batched_commands_total", "Client commands sent inside rt.batch calls.", m.batched_commands);
+    counter(&o, "pgrt_db_batches_split_total",
+            "rt.batch calls that failed as a whole; their commands were retried one by one so only the guilty one failed.",
+            m.batches_split);
     counter(&o, "pgrt_db_reconnects_total", "Database connections lost (each is retried with backoff).",
             m.db_reconnects + g->listen_reconnects);
     counter(&o, "pgrt_slow_consumer_closes_total", "Connections closed with 4008 (send queue full).",
@@ -249,6 +261,11 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
     for (int r = 1; r < 4; r++)
         put(&o, "pgrt_notifications_rejected_total{reason=\"%s\"} %llu\n", rejections[r], m.notify_auth[r]);
     counter(&o, "pgrt_gap_fills_total", "Reads of a room's event log to fill a gap in the live stream.", m.gap_fills);
+    counter(&o, "pgrt_gap_fills_unresolved_total",
+            "Gap fills that found no event for an announced seq (the log does not hold it): the room stopped filling.",
+            m.gap_fills_unresolved);
+    counter(&o, "pgrt_gap_fills_deferred_total",
+            "Gap fills postponed to the next second: the room had used its 20 reads of this second.", m.gap_fills_deferred);
     *len = o.len;
     return o.buf;
 }
