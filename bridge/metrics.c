@@ -265,7 +265,7 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
             "Gap fills that found no event for an announced seq (the log does not hold it): the room stopped filling.",
             m.gap_fills_unresolved);
     counter(&o, "pgrt_gap_fills_deferred_total",
-            "Gap fills postponed to the next second: the room had used its 20 reads of this second.", m.gap_fills_deferred);
+            "Gap fills postponed to the next second: the room had used its 200 reads of this second.", m.gap_fills_deferred);
     *len = o.len;
     return o.buf;
 }

@@ -86,7 +86,7 @@ struct router {
  * announces seqs the log never gets (a payload that lied, a seq since pruned) costs a bounded
  * number of queries and can never crowd client commands out of the pool.
  */
-#define ROOM_FILLS_PER_TICK 20
+#define ROOM_FILLS_PER_TICK 200
 
 static void sub_catch_up(struct sub *sub);
 static void room_fill(struct room *room);
