@@ -13,9 +13,11 @@
 #include <unistd.h>
 
 #include "acceptor.h"
+#include "admin.h"
 #include "eventlog.h"
 #include "fanout.h"
 #include "frames.h"
+#include "http.h"
 #include "listener.h"
 #include "log.h"
 #include "maintenance.h"
@@ -45,6 +47,15 @@ static const struct session_ops session_ops = {
     .drained = frames_drained,
     .gone = frames_gone,
     .owes_replies = frames_owes_replies,
+};
+
+/* ws.c -> http.c, admin.c */
+static const struct http_ops http_ops = {
+    .request = http_request,
+    .body = admin_body,
+    .body_done = admin_body_done,
+    .writable = admin_writable,
+    .forget = admin_forget,
 };
 
 /* router.c -> session.c */
@@ -323,6 +334,7 @@ int server_run(struct config *cfg)
     /* Room for every connection's user plus as many recently closed ones (see ratelimit.h). */
     br->rates = rate_table_new(br->cfg.rate_limit, br->cfg.rate_burst, 2 * (size_t)br->cfg.max_connections);
     br->session_ops = &session_ops;
+    br->http_ops = &http_ops;
     br->gauges = read_gauges;
     br->pool = pool_new(br);
     struct router_log log = {eventlog_read, br->pool};

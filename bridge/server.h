@@ -13,6 +13,7 @@
 
 struct session;
 struct session_ops;
+struct http_ops;
 struct metrics_gauges;
 struct presence;
 struct occupancy;
@@ -42,6 +43,7 @@ struct bridge {
     struct rate_table *rates; /* per-user token buckets (--rate-limit, --rate-burst) */
     struct acceptor *acceptor; /* our SO_REUSEPORT listening socket (NULL once we stop accepting) */
     const struct session_ops *session_ops; /* how sessions reach frames.c (server.c wires it) */
+    const struct http_ops *http_ops;       /* how ws.c reaches the HTTP routes (server.c) */
     /* The gauges /metrics reports and /health's db state, read from their owners (server.c). */
     void (*gauges)(const struct bridge *br, struct metrics_gauges *g);
     uv_signal_t sigterm, sigint;

@@ -6,8 +6,6 @@
 #include <string.h>
 
 #include "acceptor.h"
-#include "admin.h"
-#include "http.h"
 #include "http_input.h"
 #include "http_reply.h"
 #include "log.h"
@@ -148,15 +146,15 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     switch (reason) {
     case LWS_CALLBACK_HTTP:
         handshake_done(wsi);
-        return http_request(br, wsi, in ? (const char *)in : "/");
+        return br->http_ops->request(br, wsi, in ? (const char *)in : "/");
     case LWS_CALLBACK_HTTP_BODY:
-        return admin_body(wsi, in, len);
+        return br->http_ops->body(wsi, in, len);
     case LWS_CALLBACK_HTTP_BODY_COMPLETION:
-        return admin_body_done(wsi);
+        return br->http_ops->body_done(wsi);
     case LWS_CALLBACK_HTTP_WRITEABLE:
-        return admin_writable(wsi);
+        return br->http_ops->writable(wsi);
     case LWS_CALLBACK_CLOSED_HTTP:
-        admin_forget(wsi);
+        br->http_ops->forget(wsi);
         break;
     case LWS_CALLBACK_HTTP_CONFIRM_UPGRADE:
         return confirm_upgrade(br, wsi);
@@ -177,7 +175,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         break;
     case LWS_CALLBACK_WSI_DESTROY:
         if (pc)
-            admin_forget(wsi);
+            br->http_ops->forget(wsi);
         if (!acceptor_handshake_end(wsi, true)) /* else it never sent a whole request */
             free(lws_get_opaque_user_data(wsi)); /* an upgrade accepted but never established owns its claims */
         lws_set_opaque_user_data(wsi, NULL);

@@ -100,6 +100,22 @@ int main(void)
     }
     CHECK(all_documented, "every frame type has its row in docs/protocol.md \"Frames\"");
 
+    char *arch = slurp("docs/architecture.md");
+    bool all_mapped = arch != NULL;
+    for (unsigned i = 0; arch && i < protocol_nframe_types; i++) {
+        char row[64];
+        snprintf(row, sizeof row, "`%s`", protocol_frame_types[i].name);
+        const char *table = strstr(arch, "## Where is frame X handled?");
+        const char *end = table ? strstr(table, "\n## ") : NULL;
+        const char *hit = table ? strstr(table, row) : NULL;
+        if (!hit || (end && hit > end)) {
+            printf("# not in docs/architecture.md \"Where is frame X handled?\": %s\n", protocol_frame_types[i].name);
+            all_mapped = false;
+        }
+    }
+    CHECK(all_mapped, "docs/architecture.md says where every frame type is handled");
+    free(arch);
+
     char cap[64];
     snprintf(cap, sizeof cap, "IF v_n > %d THEN", PROTOCOL_BATCH_MAX);
     CHECK(batch && strstr(batch, cap), "rt.batch's cap is PROTOCOL_BATCH_MAX");
