@@ -6,19 +6,22 @@
 #
 #   bash bench/run-all.sh            # 3 runs per scenario, ~25 minutes
 #   bash bench/run-all.sh --quick    # 1 short run per scenario, a few minutes
+#   bash bench/run-all.sh --only rooms   # only the large-room scenarios (join storms, 5,000-member fan-out
+#                                        # and its ramp); writes only their section (rooms:begin/end)
 #   options: --runs N, --no-doc (print the section instead of writing it), --keep (leave the cluster)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
 
-RUNS=3 QUICK=0 WRITE_DOC=1 KEEP=0
+RUNS=3 QUICK=0 WRITE_DOC=1 KEEP=0 ONLY=all
 while [ $# -gt 0 ]; do
   case "$1" in
     --quick) QUICK=1; RUNS=1 ;;
     --runs) RUNS=$2; shift ;;
     --no-doc) WRITE_DOC=0 ;;
     --keep) KEEP=1 ;;
-    *) echo "usage: bench/run-all.sh [--quick] [--runs N] [--no-doc] [--keep]" >&2; exit 2 ;;
+    --only) ONLY=$2; shift; [ "$ONLY" = rooms ] || { echo "run-all: --only takes: rooms" >&2; exit 2; } ;;
+    *) echo "usage: bench/run-all.sh [--quick] [--runs N] [--no-doc] [--keep] [--only rooms]" >&2; exit 2 ;;
   esac
   shift
 done
@@ -65,6 +68,7 @@ CREATE TEMP TABLE sets(p text, rooms int, users int);
 INSERT INTO sets VALUES ('h', 100, 1000),     -- 100 rooms x 10 members
                         ('i', 1000, 10000),   -- idle: 1,000 rooms x 10 members
                         ('b', 1, 5000),       -- one room of 5,000 members
+                        ('k', 1, 10000),      -- one room of 10,000 members (join storm)
                         ('s', 1000, 1000);    -- persisted sends: 1,000 rooms of one member
 SELECT count(rt.create_room('chat', 'bench_owner', NULL, p || '_r' || r)) FROM sets, generate_series(0, rooms - 1) r;
 SELECT count(rt.add_member(p || '_r' || (u % rooms), p || '_u' || u)) FROM sets, generate_series(0, users - 1) u;
@@ -100,6 +104,7 @@ stop_bridges() {
 # lg NAME BRIDGES ARGS...: one run against fresh bridges; its key=value line goes to $OUT/NAME
 lg() {
   local name=$1 nbridges=$2; shift 2
+  cut -d' ' -f1 /proc/loadavg >>"$OUT/load" # the 1-minute load average as each run starts
   start_bridges "$nbridges"
   "$LOADGEN" --ports "$PORTS" --bridge-pids "$PIDS" --pg-pid "$POSTMASTER" --secret "$SECRET" "$@" \
     >>"$OUT/$name" 2>>"$OUT/loadgen.log" || log "$name: rt-loadgen failed"
@@ -137,31 +142,63 @@ ramp() {
   done
 }
 
+# ramp_big NAME: raises the send rate in the 5,000-member room (10 senders) until a step fails; the
+# best passing step of each run goes to $OUT/NAME. Each step is a fresh bridge and a fresh join storm.
+ramp_big() {
+  local name=$1
+  for run in $(seq "$RUNS"); do
+    local best=""
+    for rate in 10 20 30 40 60 80 120 160; do
+      lg "$name.step" 1 --room-prefix b_r --user-prefix b_u --conns 5000 --rooms 1 --senders 10 --rate "$rate" \
+        --duration "$STEP_SECS" --drain 3 --join-timeout 120 --connect-rate 100000 --body-bytes 48
+      local line
+      line=$(tail -1 "$OUT/$name.step")
+      log "$name run $run: $rate sends/s -> $(tr ' ' '\n' <<<"$line" | grep -E '^(p99_ms|lost|sends_per_s|deliveries_per_s)=' | tr '\n' ' ')"
+      if step_ok "$line"; then best="rate=$rate $line"; else break; fi
+    done
+    [ -n "$best" ] && echo "$best" >>"$OUT/$name"
+  done
+}
+
+# The large-room scenarios (docs/benchmarks.md "Large rooms"): N members join one room at once (all
+# connects started together: time to every join reply, bytes of the replies, bridge RSS per
+# connection), deliveries in a 5,000-member room, and the ramp.
+large_rooms() {
+  for run in $(seq "$RUNS"); do
+    log "join storms (5,000 and 10,000 members at once), run $run/$RUNS"
+    lg storm5k 1 --room-prefix b_r --user-prefix b_u --conns 5000 --rooms 1 --connect-rate 100000 --duration 1 --join-timeout 120
+    lg storm10k 1 --room-prefix k_r --user-prefix k_u --conns 10000 --rooms 1 --connect-rate 100000 --duration 1 --join-timeout 180
+    log "one room of 5,000 members at 60 sends/s, run $run/$RUNS"
+    lg fanout60 1 --room-prefix b_r --user-prefix b_u --conns 5000 --rooms 1 --senders 10 --rate 60 \
+      --duration "$SECS" --join-timeout 120 --connect-rate 100000 --body-bytes 48
+  done
+  log "ramp in the 5,000-member room"
+  ramp_big rampbig
+}
+
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 STARTED=$(date -u +%FT%TZ)
 
-for run in $(seq "$RUNS"); do
+[ "$ONLY" = rooms ] || for run in $(seq "$RUNS"); do
   log "idle connections, run $run/$RUNS"
   lg idle1k 1 --room-prefix h_r --user-prefix h_u --conns 1000 --rooms 100 --duration 3
   lg idle10k 1 --room-prefix i_r --user-prefix i_u --conns 10000 --rooms 1000 --duration 3
   log "100 rooms x 10 members at 100 and 1,000 sends/s, run $run/$RUNS"
   lg rate100 1 --room-prefix h_r --user-prefix h_u --conns 1000 --rooms 100 --rate 100 --duration "$SECS"
   lg rate1000 1 --room-prefix h_r --user-prefix h_u --conns 1000 --rooms 100 --rate 1000 --duration "$SECS"
-  log "one room of 5,000 members, run $run/$RUNS"
-  # 5,000 joins into one room take long (each join reply lists everyone online, and presence
-  # reaches everyone): the joins get up to 5 minutes, then the sends wait for a quiet second.
-  lg fanout60 1 --room-prefix b_r --user-prefix b_u --conns 5000 --rooms 1 --senders 10 --rate 60 \
-    --duration "$SECS" --join-timeout 300 --body-bytes 48
   log "persisted sends ceiling (closed loop), run $run/$RUNS"
   lg sends 1 --room-prefix s_r --user-prefix s_u --conns 1000 --rooms 1000 --window 1 --duration "$SECS"
 done
-log "ramp, one bridge"
-ramp ramp1 1
-log "ramp, two bridges"
-ramp ramp2 2
-log "pgbench: the database ceiling"
-PGB_RUNS=$RUNS
-bash bench/pgbench/run.sh "$PGB_SECS" "$PGB_RUNS" >"$OUT/pgbench" 2>>"$OUT/loadgen.log" || log "pgbench failed"
+if [ "$ONLY" = all ]; then
+  log "ramp, one bridge"
+  ramp ramp1 1
+  log "ramp, two bridges"
+  ramp ramp2 2
+  log "pgbench: the database ceiling"
+  PGB_RUNS=$RUNS
+  bash bench/pgbench/run.sh "$PGB_SECS" "$PGB_RUNS" >"$OUT/pgbench" 2>>"$OUT/loadgen.log" || log "pgbench failed"
+fi
+large_rooms
 LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 
 kib() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 1024 }'; }
@@ -175,12 +212,13 @@ row() { # row LABEL FILE: one line of the detailed table
 }
 met() { awk -v a="$1" -v b="$2" -v op="$3" 'BEGIN { if (a == "-") print "no data"; else if ((op == "<" && a + 0 < b + 0) || (op == ">=" && a + 0 >= b + 0)) print "**met**"; else print "**missed**" }'; }
 
-{
+MACHINE="**Machine**: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), Linux $(uname -r); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after; 1-minute load as each run started: median $(sort -g "$OUT/load" | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}') (min $(sort -g "$OUT/load" | head -1), max $(sort -g "$OUT/load" | tail -1)). Other jobs share the machine: a load above 2 means every process waited for a CPU."
+
+[ "$ONLY" = all ] && {
   echo "<!-- results:begin -->"
   echo "_Written by \`bash bench/run-all.sh$([ "$QUICK" = 1 ] && echo " --quick") --runs $RUNS\` on $STARTED; do not edit by hand._"
   echo
-  echo "**Machine**: $(nproc) CPUs ($(sed -n 's/^model name\s*: //p' /proc/cpuinfo | head -1)), $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo),"\
-       "Linux $(uname -r); load average (1/5/15 min) $LOAD_BEFORE before, $LOAD_AFTER after (other jobs share the machine)."
+  echo "$MACHINE"
   echo "**Versions**: PostgreSQL $("${PSQL[@]}" -c 'SHOW server_version'), libwebsockets $(pkg-config --modversion libwebsockets | sed 's/-$//'),"\
        "libpq $(pkg-config --modversion libpq), $(gcc --version | head -1), $("$BRIDGE" --version 2>&1 | head -1)."
   echo "**Method**: a throwaway cluster from \`scripts/pg-cluster.sh\` (fsync on, synchronous_commit on, defaults);"\
@@ -216,17 +254,61 @@ met() { awk -v a="$1" -v b="$2" -v op="$3" 'BEGIN { if (a == "-") print "no data
   echo "<!-- results:end -->"
 } >"$OUT/section.md"
 
-if [ "$WRITE_DOC" = 1 ]; then
-  doc=docs/benchmarks.md
-  if grep -q '<!-- results:begin -->' "$doc"; then
-    awk -v f="$OUT/section.md" '
-      /<!-- results:begin -->/ { while ((getline l < f) > 0) print l; skip = 1; next }
-      /<!-- results:end -->/ { skip = 0; next }
+# The large-room section: join storms, fan-out and ramp in one room.
+storm_row() { # storm_row LABEL FILE
+  local f=$OUT/$2
+  echo "| $1 | $(val "$f" connected) | $(num "$(val "$f" join_all_ms)") | $(num "$(val "$f" join_reply_bytes)") | $(num "$(val "$f" presence_frames)") |" \
+       "$(val "$f" last_occupancy) | $(kib "$(val "$f" bridge_rss_per_conn_b)") | $(val "$f" join_bridge_cpu_s) | $(val "$f" join_pg_cpu_s) |"
+}
+mb() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else printf "%.2f", b / 1e6 }'; }
+{
+  echo "<!-- rooms:begin -->"
+  echo "_Written by \`bash bench/run-all.sh$([ "$QUICK" = 1 ] && echo " --quick") --runs $RUNS$([ "$ONLY" = rooms ] && echo " --only rooms")\` on $STARTED; do not edit by hand._"
+  echo
+  echo "$MACHINE"
+  echo "**Method**: as above; one fresh bridge per run; the N clients start connecting at once (\`--connect-rate 100000\`,"\
+       "at most 512 handshakes in flight) and each joins on its welcome; each figure is the median of $RUNS run(s)."
+  echo
+  echo "| target | scenario | measured (median) | |"
+  echo "|---|---|---:|---|"
+  echo "| < 5 s | 5,000 members join one room at once: connect + join, every reply received | $(num "$(val "$OUT/storm5k" join_all_ms)") ms | $(met "$(val "$OUT/storm5k" join_all_ms)" 5000 "<") |"
+  echo "| < 10 s | 10,000 members join one room at once | $(num "$(val "$OUT/storm10k" join_all_ms)") ms ($(val "$OUT/storm10k" connected) joined) | $(met "$(val "$OUT/storm10k" join_all_ms)" 10000 "<") |"
+  echo "| bridge RSS < 10 KiB per connection | the same, 10,000 joined | $(kib "$(val "$OUT/storm10k" bridge_rss_per_conn_b)") KiB | $(met "$(kib "$(val "$OUT/storm10k" bridge_rss_per_conn_b)")" 10 "<") |"
+  echo "| < 5 MB | bytes of all join replies, 5,000 joins | $(mb "$(val "$OUT/storm5k" join_reply_bytes)") MB | $(met "$(val "$OUT/storm5k" join_reply_bytes)" 5000000 "<") |"
+  echo "| ≥ 300,000 deliveries/s, no loss | one room of 5,000 members, 10 senders, 60 sends/s | $(num "$(val "$OUT/fanout60" deliveries_per_s)") deliveries/s (p99 $(val "$OUT/fanout60" p99_ms) ms, lost $(val "$OUT/fanout60" lost)) | $(met "$(val "$OUT/fanout60" deliveries_per_s)" 300000 ">=") |"
+  echo "| ≥ 30 sends/s with p99 < 100 ms, no loss | ramp in the 5,000-member room (10, 20, 30, 40, 60, 80, … sends/s) | $(num "$(val "$OUT/rampbig" rate)") sends/s ($(num "$(val "$OUT/rampbig" deliveries_per_s)") deliveries/s, p99 $(val "$OUT/rampbig" p99_ms) ms) | $(met "$(val "$OUT/rampbig" rate)" 30 ">=") |"
+  echo
+  echo "Join storms (medians; presence frames are every \`presence\`, \`presence_batch\` and \`occupancy\` frame all members received until the room was quiet; CPU is seconds from the first connect until quiet):"
+  echo
+  echo "| members | joined | all replies (ms) | join reply bytes | presence frames | last occupancy seen | bridge RSS per connection KiB | bridge CPU s | PostgreSQL CPU s |"
+  echo "|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+  storm_row "5,000" storm5k
+  storm_row "10,000" storm10k
+  echo
+  echo "| scenario | connected | connect failures | acked sends/s | deliveries/s | lost / dup / out of order | p50 / p95 / p99 / max | bridge RSS KiB | per connection KiB | bridge CPU | PostgreSQL CPU | gen |"
+  echo "|---|---:|---:|---:|---:|---|---|---:|---:|---:|---:|---:|"
+  row "1 room × 5,000, 60 sends/s" fanout60
+  row "ramp in the 5,000-member room: best step" rampbig
+  echo "<!-- rooms:end -->"
+} >"$OUT/rooms.md"
+
+# splice BEGIN END FILE: replaces the doc's lines between the markers (or appends the file)
+splice() {
+  local doc=docs/benchmarks.md
+  if grep -q "$1" "$doc"; then
+    awk -v f="$3" -v b="$1" -v e="$2" '
+      $0 ~ b { while ((getline l < f) > 0) print l; skip = 1; next }
+      $0 ~ e { skip = 0; next }
       !skip' "$doc" >"$OUT/doc.md"
     cp "$OUT/doc.md" "$doc"
   else
-    { echo; echo "## Bridge results"; echo; cat "$OUT/section.md"; } >>"$doc"
+    { echo; cat "$3"; } >>"$doc"
   fi
-  log "wrote $doc"
+}
+if [ "$WRITE_DOC" = 1 ]; then
+  [ "$ONLY" = all ] && splice '<!-- results:begin -->' '<!-- results:end -->' "$OUT/section.md"
+  splice '<!-- rooms:begin -->' '<!-- rooms:end -->' "$OUT/rooms.md"
+  log "wrote docs/benchmarks.md"
 fi
-cat "$OUT/section.md"
+[ "$ONLY" = all ] && cat "$OUT/section.md"
+cat "$OUT/rooms.md"

@@ -222,14 +222,22 @@ static bool grow_queue(struct session *s)
 
 static bool queue_full(struct session *s) { return s->q_len == s->q_cap && !grow_queue(s); }
 
+/*
+ * Queues a frame. Only the first frame of an empty queue asks lws for a writable callback: while
+ * frames wait one is already pending (session_writable asks again when it leaves some behind), and
+ * asking again per frame made every delivery in a busy room pay lws's and libuv's poll bookkeeping
+ * (docs/benchmarks.md "Large rooms").
+ */
 static void enqueue(struct session *s, struct outbuf *ob)
 {
-    if (s->q_len == 0)
+    bool was_empty = s->q_len == 0;
+    if (was_empty)
         s->progress_ms = uv_now(&s->br->loop); /* the stall clock starts when data waits */
     s->queue[(s->q_head + s->q_len) % s->q_cap] = outbuf_ref(ob);
     s->q_len++;
     s->q_bytes += ob->len;
-    lws_callback_on_writable(s->wsi);
+    if (was_empty)
+        lws_callback_on_writable(s->wsi);
 }
 
 static void drop_queue(struct session *s)

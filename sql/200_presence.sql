@@ -49,12 +49,17 @@ CREATE OR REPLACE FUNCTION rt.presence_threshold(room text) RETURNS integer
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE
+    v_threshold integer;
 BEGIN
-    RETURN (SELECT coalesce(rp.presence_threshold, k.presence_threshold)
-              FROM rt.rooms r
-              JOIN rt.room_kinds k ON k.kind = r.kind
-              LEFT JOIN rt.room_presence rp ON rp.room = r.id
-             WHERE r.id = presence_threshold.room);
+    -- Two primary-key lookups rather than one three-table join: this runs twice per join.
+    SELECT rp.presence_threshold INTO v_threshold FROM rt.room_presence rp WHERE rp.room = presence_threshold.room;
+    IF v_threshold IS NULL THEN
+        SELECT k.presence_threshold INTO v_threshold
+          FROM rt.room_kinds k
+         WHERE k.kind = (SELECT r.kind FROM rt.rooms r WHERE r.id = presence_threshold.room);
+    END IF;
+    RETURN v_threshold;
 END
 $$;
 

@@ -44,11 +44,22 @@ export interface JoinInfo {
   seq: number;
   state: string | null;
   version: number | null;
+  /** Every user online, or (when `occupancy` is present: a room above its presence threshold) the first 20. */
   presence: string[];
+  /** Users online; present only for a room above its presence threshold (docs/protocol.md "Presence and occupancy"). */
+  occupancy?: number;
   recovered: boolean;
   role: 'owner' | 'member' | 'viewer' | 'service';
   resumed: boolean;
   ended?: boolean;
+}
+
+/** A page of the roster: users online after `after`, sorted; `next` is null on the last page. */
+export interface RosterPage {
+  room: string;
+  occupancy: number;
+  users: string[];
+  next: string | null;
 }
 
 export type Status = 'idle' | 'connecting' | 'open' | 'reconnecting' | 'closed';
@@ -102,6 +113,7 @@ export interface JoinHandlers {
   onSignal?: (signal: RoomEvent) => void;
   onJoin?: (info: JoinInfo) => void;
   onPresence?: (users: string[]) => void;
+  onOccupancy?: (occupancy: number) => void;
   onTyping?: (users: string[]) => void;
   onRead?: (read: { user: string; seq: number }) => void;
   onGap?: (gap: { after: number; before: number }) => void;
@@ -119,7 +131,12 @@ export class Room {
   readonly lastSeq: number | null;
   /** The latest join reply, kept current by state and room_ended events. */
   readonly info: JoinInfo | null;
+  /** Users online: everyone while presenceComplete, else a page (see roster()). */
   readonly presence: Set<string>;
+  /** How many users are online, across all bridges. */
+  readonly occupancy: number;
+  /** False for a room above its presence threshold: `presence` then holds a page, `occupancy` the count. */
+  readonly presenceComplete: boolean;
   readonly joined: boolean;
   readonly left: boolean;
   /** Resolves on the first join reply; rejects when the join is refused (FORBIDDEN, ...). */
@@ -133,6 +150,8 @@ export class Room {
   delete(seq: number, options?: CommandOptions): Promise<PersistedEvent<{ seq: number }>>;
   read(seq: number, options?: CommandOptions): Promise<Record<string, never>>;
   history(options?: CommandOptions & { before?: number; limit?: number }): Promise<PersistedEvent[]>;
+  /** One page of who is online (the roster frame). */
+  roster(options?: CommandOptions & { after?: string; limit?: number }): Promise<RosterPage>;
   typing(active?: boolean): void;
   leave(): Promise<void>;
 
@@ -140,6 +159,7 @@ export class Room {
   on(name: 'signal', fn: (signal: RoomEvent) => void): Off;
   on(name: 'join', fn: (info: JoinInfo) => void): Off;
   on(name: 'presence' | 'typing', fn: (users: string[]) => void): Off;
+  on(name: 'occupancy', fn: (occupancy: number) => void): Off;
   on(name: 'read', fn: (read: { user: string; seq: number }) => void): Off;
   on(name: 'gap', fn: (gap: { after: number; before: number }) => void): Off;
   on(name: 'erased', fn: (erased: { user: string; upto: number; seq: number }) => void): Off;

@@ -518,13 +518,14 @@ export class Client extends Emitter {
 
 // join() handler options and the room events they subscribe to.
 const HANDLER_EVENTS = {
-  onEvent: 'event', onSignal: 'signal', onJoin: 'join', onPresence: 'presence',
+  onEvent: 'event', onSignal: 'signal', onJoin: 'join', onPresence: 'presence', onOccupancy: 'occupancy',
   onTyping: 'typing', onRead: 'read', onGap: 'gap', onError: 'error', onErased: 'erased',
 };
 
 /**
  * A joined room. Events: 'event' (persisted, once each, seq order), 'signal' (typing, presence,
- * read, interim transcripts, ...), 'join' (every join reply), 'presence' (user ids online),
+ * read, interim transcripts, ...), 'join' (every join reply), 'presence' (user ids online: all of
+ * them while presenceComplete, else a page), 'occupancy' (how many users are online: a number),
  * 'typing' (user ids typing), 'read' {user, seq}, 'gap' {after, before} (events pruned by
  * retention that can no longer be delivered), 'erased' {user, upto, seq} (a user's content was erased:
  * redact what is shown of theirs up to `upto`, e.g. with redactErased), 'error'.
@@ -540,6 +541,11 @@ export class Room extends Emitter {
     this.lastSeq = since ?? null; // last seq handed to the application; null until the first join
     this.info = null;             // the latest join reply, kept current by state events
     this.presence = new Set();
+    // A room above its presence threshold (docs/protocol.md "Presence and occupancy") reports how many
+    // are online and only a page of who: presenceComplete is then false and roster() pages the rest.
+    this.occupancy = 0;
+    this.presenceComplete = true;
+    this._rosterRefresh = null;
     this.typingUsers = new Map(); // user -> expiry timer
     this.joined = false;
     this.left = false;
@@ -606,6 +612,19 @@ export class Room extends Emitter {
   }
 
   /**
+   * One page of who is online: {room, occupancy, users, next} (users sorted, after `after`, at most
+   * `limit`, 1..1000, default 100; `next` is the `after` of the next page, null on the last).
+   */
+  async roster({ after, limit, timeout } = {}) {
+    const frame = { type: 'roster', room: this.id };
+    if (after !== undefined && after !== null) frame.after = after;
+    if (limit !== undefined) frame.limit = limit;
+    const data = await this.client._request(frame, { room: this, idempotent: true, timeout });
+    if (Number.isSafeInteger(data.occupancy)) this._setOccupancy(data.occupancy);
+    return data;
+  }
+
+  /**
    * Tells the room this user is typing, at most once per typingInterval however often it is
    * called (call it on every keystroke); typing(false) says the user stopped. Never throws.
    */
@@ -650,6 +669,9 @@ export class Room extends Emitter {
     this.joined = true;
     this.info = { ...data };
     this.presence = new Set(Array.isArray(data.presence) ? data.presence : []);
+    // With `occupancy` the list is a page (a room above its threshold); without, it is everyone.
+    this.presenceComplete = !Number.isSafeInteger(data.occupancy);
+    this._setOccupancy(this.presenceComplete ? this.presence.size : data.occupancy, true);
     if (this.lastSeq === null) this.lastSeq = Number(data.seq) || 0; // no since: live from here on
     this.emit('join', { ...this.info, resumed: !first });
     this.emit('presence', [...this.presence]);
@@ -790,12 +812,16 @@ export class Room extends Emitter {
     if (sig.event === 'presence' && typeof data.user === 'string') {
       if (data.status === 'joined') this.presence.add(data.user);
       else if (data.status === 'left') this.presence.delete(data.user);
-      this.emit('presence', [...this.presence]);
+      this._presenceChanged();
     } else if (sig.event === 'presence_batch') {
       // The bridge coalesces bursts of presence changes into one frame: {joined: [...], left: [...]}.
       for (const user of Array.isArray(data.joined) ? data.joined : []) this.presence.add(user);
       for (const user of Array.isArray(data.left) ? data.left : []) this.presence.delete(user);
-      this.emit('presence', [...this.presence]);
+      this._presenceChanged();
+    } else if (sig.event === 'occupancy' && Number.isSafeInteger(data.occupancy)) {
+      // Above the threshold: a count instead of each join and leave; the list shown is a page.
+      this.presenceComplete = false;
+      this._setOccupancy(data.occupancy);
     } else if (sig.event === 'typing' && sig.actor !== this.client.user) {
       if (data.active === false) this._stopTyping(sig.actor);
       else this._startTyping(sig.actor);
@@ -803,6 +829,36 @@ export class Room extends Emitter {
       this.emit('read', { user: data.user, seq: data.seq });
     }
     this.emit('signal', sig);
+  }
+
+  /** After a presence change: the count follows a complete list; an incomplete one is read again. */
+  _presenceChanged() {
+    this.emit('presence', [...this.presence]);
+    if (this.presenceComplete) this._setOccupancy(this.presence.size);
+    else this._refreshRoster();
+  }
+
+  /**
+   * A `presence` signal while the list is a page means the room fell back to its threshold or below
+   * (docs/protocol.md "Presence and occupancy"): one roster page of 1000 then holds everyone.
+   */
+  _refreshRoster() {
+    if (this._rosterRefresh || !this.joined) return;
+    this._rosterRefresh = this.roster({ limit: 1000 }).then((page) => {
+      if (page.next === null && Array.isArray(page.users)) {
+        this.presence = new Set(page.users);
+        this.presenceComplete = true;
+        this.emit('presence', [...this.presence]);
+      }
+    }, (err) => {
+      if (err.code !== 'DISCONNECTED' && err.code !== 'CLOSED' && err.code !== 'LEFT') this.emit('error', err);
+    }).finally(() => { this._rosterRefresh = null; });
+  }
+
+  _setOccupancy(n, always = false) {
+    if (n === this.occupancy && !always) return;
+    this.occupancy = n;
+    this.emit('occupancy', n);
   }
 
   _startTyping(user) {

@@ -311,3 +311,63 @@ test('sends of a room go one at a time, so they commit in the order they were ma
   p.reply(await p.next((fr) => fr.type === 'history'), { events: [] });
   assert.deepEqual([(await a).seq, (await b).seq, (await history).length], [1, 2, 0]);
 });
+
+test('occupancy: a count-mode join reply, coalesced counts, roster pages, and a full list read again when the room falls back below its threshold', async () => {
+  const f = await fake();
+  const c = client(f.url);
+  const counts = [];
+  const room = c.join(R, { onOccupancy: (n) => counts.push(n) });
+  const p = await f.connection();
+  p.welcome();
+  await p.acceptJoin(R, 0, { presence: ['alice', 'bob'], occupancy: 250 });
+  await room.ready;
+  assert.equal(room.occupancy, 250);
+  assert.equal(room.presenceComplete, false, 'occupancy in the reply: the list is a page');
+  assert.deepEqual([...room.presence], ['alice', 'bob']);
+
+  const signal = (ev, data) => p.send({ type: 'event', room: R, event: ev, actor: null, at: new Date().toISOString(), data });
+  signal('occupancy', { occupancy: 251 });
+  signal('occupancy', { occupancy: 'lots' }); // not a count: ignored
+  await until(() => room.occupancy === 251);
+  assert.equal(room.presenceComplete, false);
+
+  // Paging the roster through the roster frame.
+  const paging = room.roster({ limit: 2 });
+  const rf = await p.next((fr) => fr.type === 'roster');
+  assert.deepEqual({ ...rf, ref: undefined }, { type: 'roster', room: R, limit: 2, ref: undefined });
+  p.reply(rf, { room: R, occupancy: 252, users: ['alice', 'bob'], next: 'bob' });
+  assert.deepEqual(await paging, { room: R, occupancy: 252, users: ['alice', 'bob'], next: 'bob' });
+  assert.equal(room.occupancy, 252, 'a roster page carries the count too');
+  const second = room.roster({ after: 'bob', limit: 2 });
+  const rf2 = await p.next((fr) => fr.type === 'roster');
+  assert.equal(rf2.after, 'bob');
+  p.fail(rf2, 'BAD_REQUEST', '"limit" must be between 1 and 1000');
+  await assert.rejects(second, (err) => err instanceof PgrtError && err.code === 'BAD_REQUEST');
+
+  // Back at the threshold: the last count, then presence signals; the client reads the whole list again.
+  signal('occupancy', { occupancy: 3 });
+  signal('presence', { user: 'carol', status: 'left' });
+  const refresh = await p.next((fr) => fr.type === 'roster');
+  assert.equal(refresh.limit, 1000, 'one page holds any room at or below its threshold');
+  p.reply(refresh, { room: R, occupancy: 2, users: ['alice', 'dave'], next: null });
+  await until(() => room.presenceComplete);
+  assert.deepEqual([...room.presence], ['alice', 'dave']);
+  assert.equal(room.occupancy, 2);
+  signal('presence', { user: 'erin', status: 'joined' });
+  await until(() => room.occupancy === 3);
+  assert.deepEqual([...room.presence].sort(), ['alice', 'dave', 'erin'], 'a complete list counts itself');
+  assert.equal(p.frames.filter((fr) => fr.type === 'roster').length, 0, 'no roster read while the list is complete');
+  assert.deepEqual(counts, [250, 251, 252, 3, 2, 3]);
+});
+
+test('occupancy: a small room reply keeps the full list and counts it', async () => {
+  const f = await fake();
+  const c = client(f.url);
+  const room = c.join(R);
+  const p = await f.connection();
+  p.welcome();
+  await p.acceptJoin(R, 0, { presence: ['alice', 'bob', 'carol'] });
+  await room.ready;
+  assert.equal(room.presenceComplete, true);
+  assert.equal(room.occupancy, 3);
+});

@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import {
   Bridge, until, sleep, psql, lit, makeRoom, logEvents, client, collect, checkSequence,
 } from './lib/setup.mjs';
+import { redactErased } from '../../web/pgrt.js';
 
 const clients = [];
 function open(...args) {
@@ -67,6 +68,37 @@ describe('one bridge', () => {
     assert.equal((await read).seq, msg.seq);
     bob.close();
     await until(() => !ra.presence.has('bob'), { what: 'bob to go offline' });
+  });
+
+  test('client.search: every readable room, no join needed; erasure reaches the room as an erased event', async () => {
+    const word = `quokka${Date.now().toString(36)}`;
+    const dave = `dave-${Date.now().toString(36)}`;
+    const r1 = await makeRoom('chat', 'alice', { bob: 'member', [dave]: 'member' });
+    const r2 = await makeRoom('chat', 'alice', { bob: 'member' });
+    await psql(`SELECT rt.post_message(${lit(r1)}, ${lit(dave)}, ${lit(`${word} one`)});
+                SELECT rt.post_message(${lit(r2)}, 'alice', ${lit(`${word} two`)})`);
+    const bob = open(bridge.wsUrl, 'bob');
+    const found = await bob.search(word);
+    assert.deepEqual(found.map((r) => r.room), [r2, r1], 'newest first, without joining');
+    assert.equal(found[1].snippet, `<mark>${word}</mark> one`);
+    assert.deepEqual((await bob.search(word, { room: r1 })).map((r) => r.actor), [dave]);
+    assert.deepEqual((await bob.search(word, { before: found[0].at })).map((r) => r.room), [r1]);
+    await assert.rejects(bob.search(word, { limit: 0 }), { code: 'BAD_REQUEST' });
+    await assert.rejects(bob.search(word, { room: 'nope' }), { code: 'FORBIDDEN' });
+    await assert.rejects(bob.search(''), TypeError);
+
+    const rb = bob.join(r1, { since: 0 });
+    const seen = collect(rb);
+    await until(() => seen.some((e) => e.data?.body === `${word} one`), { what: 'the message' });
+    const erased = new Promise((resolve) => rb.on('erased', resolve));
+    await psql(`SELECT rt.erase_user(${lit(dave)}, 'test')`);
+    const e = await erased;
+    assert.equal(e.user, dave);
+    assert.equal(e.seq, e.upto + 1);
+    const shown = seen.find((ev) => ev.actor === dave && ev.event === 'message');
+    assert.equal(redactErased(shown, dave), true, 'the application redacts what it showed');
+    assert.deepEqual(shown.data, { ...shown.data, body: null, media_url: null, meta: {}, erased: true });
+    assert.deepEqual(await bob.search(word), [found[0]], 'the erased text is no longer found');
   });
 
   test('a room the user may not see is FORBIDDEN, and the client carries on', async () => {

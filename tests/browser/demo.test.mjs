@@ -151,3 +151,47 @@ test('meeting: stages, transcript and summary from the example pipeline (when bu
   assert.equal(segments, 6);
   await screenshot(alice, 'demo-meeting.png');
 });
+
+test('search box: results from every room the user may read, highlighted; a result opens its room', async () => {
+  const word = `zebra${Date.now().toString(36)}`; // unique: the database may hold earlier runs' rooms
+  await psql(`SELECT rt.post_message(${lit(chat)}, 'bob', ${lit(`A ${word} crossed`)});
+              SELECT rt.post_message(${lit(meeting)}, 'alice', ${lit(`${word} <img src=x onerror="window.pwned=1">`)})`);
+  await alice.evaluate((room) => { location.hash = room; }, chat);
+  await alice.waitForSelector('#main .composer input');
+  await alice.fill('#search input', word.toUpperCase());
+  await alice.press('#search input', 'Enter');
+  await alice.waitForFunction(() => document.querySelectorAll('#main .search li.result').length === 2);
+  const results = await alice.$$eval('#main .search li.result', (els) => els.map((e) => ({
+    room: e.dataset.room, mark: e.querySelector('.snippet mark')?.textContent, text: e.querySelector('.snippet').textContent })));
+  assert.deepEqual(results, [
+    { room: meeting, mark: word, text: `${word} <img src=x onerror="window.pwned=1">` },
+    { room: chat, mark: word, text: `A ${word} crossed` },
+  ], 'newest first; markup in a message is shown as text, never parsed');
+  assert.equal(await alice.$$eval('#main .search .snippet img', (els) => els.length), 0);
+  assert.equal(await alice.evaluate(() => window.pwned), undefined);
+  await screenshot(alice, 'demo-search.png');
+  await alice.click(`#main .search li.result[data-room="${chat}"]`);
+  await alice.waitForSelector('#main .composer input');
+  assert.equal(await alice.evaluate(() => location.hash.slice(1)), chat);
+  await alice.fill('#search input', `${word}nothing`);
+  await alice.press('#search input', 'Enter');
+  await alice.waitForSelector('#main .search li.none');
+  assert.equal(await alice.evaluate(() => location.hash), '', 'no room is open while results show');
+  await alice.click(`#rooms a[href="#${chat}"]`);
+  await alice.waitForSelector('#main .composer input');
+});
+
+test('erasure: the open page redacts the erased user\'s messages live', async () => {
+  const carol = `carol-${Date.now().toString(36)}`;
+  await psql(`SELECT rt.add_member(${lit(chat)}, ${lit(carol)}); SELECT rt.post_message(${lit(chat)}, ${lit(carol)}, 'carol was here')`);
+  await alice.evaluate((room) => { location.hash = room; }, chat);
+  await alice.waitForFunction(() => [...document.querySelectorAll('#main li.msg .body')].some((e) => e.textContent === 'carol was here'));
+  await psql(`SELECT rt.erase_user(${lit(carol)}, 'test')`);
+  await alice.waitForFunction((who) => [...document.querySelectorAll('#main li.note')].some((e) => e.textContent.includes(`${who}'s messages were erased`)), carol);
+  const shown = await alice.$$eval('#main li.msg', (els, who) => els.filter((e) => e.dataset.actor === who)
+    .map((e) => e.querySelector('.body').textContent), carol);
+  assert.deepEqual(shown, ['message erased']);
+  assert.ok(!(await bodies(alice)).includes('carol was here'));
+  await screenshot(alice, 'demo-erased.png');
+  assert.deepEqual(alice.errors, []);
+});

@@ -1,7 +1,7 @@
 /*
  * fuzz_notify: a NOTIFY payload on the rt channels through notify_parse (room, seq, event, a
  * reference to resolve, presence, system frames), the notification-lag reader of metrics, and
- * fanout_notify into a real router and presence (no rooms joined, no database: every path that needs neither).
+ * fanout_notify into a real router, presence and occupancy (no rooms joined, no database: every path that needs neither).
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -12,6 +12,7 @@
 #include "metrics.h"
 #include "notify_parse.h"
 #include "presence.h"
+#include "occupancy.h"
 #include "router.h"
 #include "server.h"
 
@@ -48,7 +49,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     struct router_log log = {read_log, NULL};
     br.router = router_new(&sink, &log, 1 << 20);
     br.presence = presence_new(NULL, 0, deliver, &br);
-    return br.router && br.presence ? 0 : 1;
+    br.occupancy = occupancy_new(NULL, 0, deliver, &br);
+    return br.router && br.presence && br.occupancy ? 0 : 1;
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -73,6 +75,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         break;
     case NOTIFY_SIGNAL:
         REQUIRE(f.room && f.seq < 0 && !f.is_ref);
+        break;
+    case NOTIFY_OCCUPANCY:
+        REQUIRE(f.room && f.seq < 0 && !f.is_ref && strcmp(f.event, "occupancy") == 0);
         break;
     case NOTIFY_UNROUTED:
         REQUIRE(!f.room || (f.is_ref && f.seq < 0));

@@ -66,13 +66,15 @@ class App {
         if (this.current) this.entries.get(this.current)?.view?.deactivate();
         for (const e of this.entries.values()) e.item.classList.remove('active');
         this.current = null;
+        // No room is open: drop the hash so that picking any room (the same one too) changes it.
+        history.replaceState(null, '', location.pathname + location.search);
         fill($('#main'), el);
       },
       open: (id) => {
         if (!this.entries.has(id)) this.add(id);
-        if (location.hash === `#${id}`) this.select(id);
-        else location.hash = id;
+        location.hash = id;
       },
+      title: (id) => this.entries.get(id)?.label.textContent ?? id,
     });
     for (const id of roomIds()) this.add(id);
     window.addEventListener('hashchange', () => this.select(decodeURIComponent(location.hash.slice(1))));

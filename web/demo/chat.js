@@ -3,17 +3,26 @@
 import { h, fill, avatar, toast } from './dom.js';
 import { Timeline } from './timeline.js';
 
-/** Room title, kind and the avatars of the users online; shared by every kind of room view. */
+/**
+ * Room title, kind and the avatars of the users online; shared by every kind of room view. A view
+ * of a big room (above its presence threshold, docs/protocol.md "Presence and occupancy") also shows
+ * how many are there with setWatching(n); setWatching(null) hides it.
+ */
 export function roomHeader(room, title) {
   const online = h('div.online', { 'aria-label': 'online' });
+  const watching = h('span.watching', { hidden: true, 'aria-live': 'polite' });
   const name = h('h2', {}, title ?? room.id);
   const kind = h('span.kind');
-  const el = h('header.room-head', {}, h('div', {}, name, kind), online);
+  const el = h('header.room-head', {}, h('div', {}, name, kind, watching), online);
   return {
     el,
     setTitle: (text) => fill(name, text),
     setKind: (text) => fill(kind, text),
     setPresence: (users) => fill(online, users.map((u) => h('span.who', { title: `${u} is online` }, avatar(u, true), u))),
+    setWatching: (n) => {
+      watching.hidden = n === null;
+      fill(watching, n === null ? '' : `${n.toLocaleString('en-US')} watching`);
+    },
   };
 }
 

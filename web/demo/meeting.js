@@ -27,9 +27,16 @@ export class MeetingView {
     room.on('join', (info) => this.onJoin(info));
     room.on('event', (ev) => this.apply(ev));
     room.on('signal', (sig) => { if (sig.event === 'transcript_interim') this.interim(sig.data ?? {}); });
-    room.on('presence', (users) => this.header.setPresence(users));
+    room.on('presence', (users) => { this.header.setPresence(users); this.showWatching(); });
+    room.on('occupancy', () => this.showWatching());
     this.onJoin(info);
     this.header.setPresence([...room.presence]);
+    this.showWatching();
+  }
+
+  /** A big meeting (above its presence threshold) shows how many watch; a small one its avatars only. */
+  showWatching() {
+    this.header.setWatching(this.room.presenceComplete ? null : this.room.occupancy);
   }
 
   async onJoin(info) {

@@ -23,11 +23,13 @@ export function snippetNodes(snippet) {
 }
 
 export class SearchBox {
-  /** form: the search form; show(el) puts the results in the main panel; open(room) selects a room. */
-  constructor(client, form, { show, open }) {
+  /** form: the search form; show(el) puts the results in the main panel; open(room) selects a room;
+   *  title(room) names a room (its title when known). */
+  constructor(client, form, { show, open, title = (room) => room }) {
     this.client = client;
     this.show = show;
     this.open = open;
+    this.title = title;
     form.onsubmit = (e) => {
       e.preventDefault();
       const query = form.query.value.trim();
@@ -53,7 +55,7 @@ export class SearchBox {
     }
     for (const r of results) {
       list.append(h('li.result', { dataset: { room: r.room, seq: String(r.seq) }, onclick: () => this.open(r.room) },
-        h('div.where', {}, h('b', {}, r.room), ` · ${r.actor ?? ''} · ${new Date(r.at).toLocaleString()}`,
+        h('div.where', {}, h('b', {}, this.title(r.room)), ` · ${r.actor ?? ''} · ${new Date(r.at).toLocaleString()}`,
           r.event === 'transcript' ? ' · transcript' : ''),
         h('div.snippet', {}, snippetNodes(r.snippet))));
     }

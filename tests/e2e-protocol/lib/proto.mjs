@@ -214,7 +214,7 @@ export function checkEvent(ev, { room, event, actor } = {}) {
   assert.equal(typeof ev.event, 'string');
   // actor: the acting user; null only for system events caused by a trusted SQL call without actor
   // (e.g. rt.add_member(room, user) from psql).
-  assert.ok(typeof ev.actor === 'string' || (ev.actor === null && ['member_added', 'member_removed'].includes(ev.event)),
+  assert.ok(typeof ev.actor === 'string' || (ev.actor === null && ['member_added', 'member_removed', 'user_erased'].includes(ev.event)),
     `event actor: ${JSON.stringify(ev)}`);
   assert.match(ev.at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:?\d\d)$/, `at is ISO 8601: ${ev.at}`);
   assert.ok(ev.data && typeof ev.data === 'object' && !Array.isArray(ev.data), 'event data is an object');
