@@ -60,11 +60,12 @@ SELECT count(rt.create_room('chat', 'bench_owner', NULL, p || '_r' || r)) FROM s
 SELECT count(rt.add_member(p || '_r' || (u % rooms), p || '_u' || u)) FROM sets, generate_series(0, users - 1) u;
 SQL
 
-# CPU seconds (user + system) of every PostgreSQL process so far.
+# CPU seconds (user + system) of every PostgreSQL process so far: the live ones, plus what the
+# postmaster collected from the backends that exited (pgbench's, at the end of each run).
 pg_cpu() {
   local tck; tck=$(getconf CLK_TCK)
-  awk -v t="$tck" '{ s += $14 + $15 } END { printf "%.3f", s / t }' \
-    $(for p in $(pgrep -P "$POSTMASTER") "$POSTMASTER"; do echo "/proc/$p/stat"; done) 2>/dev/null
+  { awk '{ print $14 + $15 }' $(for p in $(pgrep -P "$POSTMASTER"); do echo "/proc/$p/stat"; done) 2>/dev/null
+    awk '{ print $14 + $15 + $16 + $17 }' "/proc/$POSTMASTER/stat"; } | awk -v t="$tck" '{ s += $1 } END { printf "%.3f", s / t }'
 }
 
 if [ "$ONLY" != loadgen ]; then

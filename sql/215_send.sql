@@ -23,9 +23,13 @@
 --    "media_url", "meta", "client_msg_id"}
 -- Returns one row per command: ok and the event (wire shape), or not ok and the problem
 -- {code, message, detail?, hint?} (what rt.raise_problem raises).
+-- plan_cache_mode: the statements below were planned afresh on every call (PostgreSQL kept choosing a
+-- custom plan for their jsonb/array parameters), which cost more than running them for a set of one;
+-- their generic plans (primary-key probes per command) are the right ones for any set size.
 CREATE OR REPLACE FUNCTION rt.apply_sends(cmds jsonb) RETURNS TABLE (i integer, ok boolean, reply jsonb)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET plan_cache_mode = force_generic_plan
 AS $$
 DECLARE
     v_max_event integer := rt.setting_int('max_event_bytes');
@@ -58,7 +62,7 @@ BEGIN
     --    below may lock its room too: that changes no outcome, only when a concurrent writer of the
     --    room proceeds; it saves a statement per call.)
     PERFORM 1 FROM rt.rooms r
-     WHERE r.id IN (SELECT x.room FROM jsonb_to_recordset(cmds) AS x (room text))
+     WHERE r.id = ANY (ARRAY(SELECT x.room FROM jsonb_to_recordset(cmds) AS x (room text)))
      ORDER BY r.id COLLATE "C"
        FOR NO KEY UPDATE;
     -- Taken after the locks, so `at` follows seq order within a room.
@@ -85,8 +89,10 @@ BEGIN
                    AND sm.client_msg_id = x.client_msg_id) AS stored
           FROM jsonb_to_recordset(cmds) AS x (i integer, frame boolean, conn text, "user" text, room text, body text,
                                               media_url text, meta jsonb, client_msg_id text)
-          LEFT JOIN rt.rooms ro ON ro.id = x.room
-          LEFT JOIN rt.members m ON m.room = ro.id AND m.user_id = x."user"
+          -- LATERAL: one primary-key probe per command (a join planned for the set would scan
+          -- rt.rooms and rt.members whole for a set of one).
+          LEFT JOIN LATERAL (SELECT r.id, r.last_seq, r.ended_at FROM rt.rooms r WHERE r.id = x.room) ro ON true
+          LEFT JOIN LATERAL (SELECT mm.role FROM rt.members mm WHERE mm.room = x.room AND mm.user_id = x."user") m ON true
          ORDER BY x.room COLLATE "C", x.i
     LOOP
         v_event := NULL;
