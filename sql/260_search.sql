@@ -35,8 +35,7 @@ CREATE OR REPLACE FUNCTION rt.search_document(config regconfig, room text, body 
 AS $$
     -- runs of 2048+ non-blank characters are left out, as in rt.messages.search_tsv
     -- (migrations/0044_search_long_words.sql): to_tsvector would only NOTICE that it cannot index them
-    SELECT to_tsvector(config, CASE WHEN char_length(body) < 2048 THEN body
-                                ELSE regexp_replace(body, '(?:[^[:space:]]{128}){16}[^[:space:]]*', ' ', 'g') END)
+    SELECT to_tsvector(config, CASE WHEN char_length(body) < 2048 THEN body ELSE rt.indexable_text(body) END)
            || array_to_tsvector(ARRAY['@' || room])
 $$;
 
