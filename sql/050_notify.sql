@@ -34,15 +34,17 @@ $$;
 
 COMMENT ON FUNCTION rt.channels() IS 'Every channel a bridge must LISTEN to: the 16 room channels and the system channel.';
 
--- The largest payload pg_notify accepts (8000 bytes fails and aborts the transaction).
+-- The largest frame a NOTIFY carries: pg_notify accepts 7999 bytes (8000 fails and aborts the
+-- transaction), less the authentication tag rt.notify_sign appends (sql/055_notify_auth.sql).
 CREATE OR REPLACE FUNCTION rt.notify_max_bytes() RETURNS integer
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-AS $$ BEGIN RETURN 7999; END $$;
+AS $$ BEGIN RETURN 7999 - 85; END $$;
 
-COMMENT ON FUNCTION rt.notify_max_bytes() IS 'Internal: the largest NOTIFY payload, in bytes.';
+COMMENT ON FUNCTION rt.notify_max_bytes() IS 'Internal: the largest frame a NOTIFY carries (7999 bytes less the tag), in bytes.';
 
--- rt.emit: NOTIFY one wire frame and return the payload actually sent.
+-- rt.emit: NOTIFY one wire frame, authenticated (rt.notify_sign), and return the frame as clients
+-- receive it (the bridge strips the tag).
 -- A frame with "room" goes to the room's channel, anything else to the system channel. A persisted
 -- event too large for NOTIFY is announced as {"type":"ref","room":R,"seq":N}, which a bridge resolves
 -- with rt.events_since(R, N - 1, 1); a frame without seq cannot be fetched later, so it is refused.
@@ -69,10 +71,10 @@ BEGIN
                                     octet_length(v_payload), rt.notify_max_bytes()));
         END IF;
     END IF;
-    PERFORM pg_notify(v_channel, v_payload);
+    PERFORM pg_notify(v_channel, rt.notify_sign(v_payload));
     RETURN v_payload;
 END
 $$;
 
 COMMENT ON FUNCTION rt.emit(jsonb) IS
-    'Internal: NOTIFY a wire frame on its channel (a ref for persisted events over 7999 bytes); returns the payload sent.';
+    'Internal: NOTIFY a wire frame on its channel, tagged (a ref for persisted events over 7914 bytes); returns the frame as clients receive it.';

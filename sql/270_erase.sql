@@ -14,6 +14,12 @@ AS $$
 DECLARE
     v_rooms    text[];
     v_room     text;
+    v_m_rooms  text[];    -- their message events
+    v_m_seqs   bigint[];
+    v_x_rooms  text[];    -- their other content: own edits and published events
+    v_x_seqs   bigint[];
+    v_t_rooms  text[];    -- messages their edits changed (to restore when not theirs)
+    v_t_seqs   bigint[];
     v_messages bigint;
     v_events   bigint;
     v_receipts bigint;
@@ -24,53 +30,56 @@ BEGIN
     PERFORM rt.check_ident(user_id, 'user_id');
     PERFORM rt.check_ident(erased_by, 'erased_by');
 
-    -- Rooms holding content by the user: one pass over the log (no index on actor: the write path
-    -- should not pay for a rare operation). Their locks are taken in the order rt.batch uses.
-    SELECT array_agg(DISTINCT e.room COLLATE "C" ORDER BY e.room COLLATE "C") INTO v_rooms
+    -- Everything they wrote, in one pass over the log (there is no index on actor: the write path
+    -- should not pay for a rare operation); every change below then goes by primary key.
+    SELECT array_agg(e.room) FILTER (WHERE e.event = 'message'),
+           array_agg(e.seq) FILTER (WHERE e.event = 'message'),
+           array_agg(e.room) FILTER (WHERE e.event <> 'message'),
+           array_agg(e.seq) FILTER (WHERE e.event <> 'message'),
+           array_agg(e.room) FILTER (WHERE e.event = 'message_edited'),
+           array_agg((e.data ->> 'seq')::bigint) FILTER (WHERE e.event = 'message_edited')
+      INTO v_m_rooms, v_m_seqs, v_x_rooms, v_x_seqs, v_t_rooms, v_t_seqs
       FROM rt.events e
       JOIN rt.event_types t ON t.event = e.event
      WHERE e.actor = erase_user.user_id AND (NOT t.system OR e.event IN ('message', 'message_edited'))
        AND NOT (e.data ? 'erased');
-    v_rooms := coalesce(v_rooms, '{}');
+    SELECT coalesce(array_agg(DISTINCT r COLLATE "C" ORDER BY r COLLATE "C"), '{}') INTO v_rooms
+      FROM unnest(coalesce(v_m_rooms, '{}') || coalesce(v_x_rooms, '{}')) r;
+    -- Room locks in the order rt.batch takes them: no deadlock with writers, and no edit of these
+    -- messages can interleave with their redaction.
     PERFORM 1 FROM rt.rooms r WHERE r.id = ANY (v_rooms) ORDER BY r.id COLLATE "C" FOR NO KEY UPDATE;
 
     -- Their messages: the current form (search_tsv empties itself), then the log.
     UPDATE rt.messages m
        SET body = NULL, media_url = NULL, meta = '{}', deleted_at = coalesce(m.deleted_at, clock_timestamp())
-     WHERE m.room = ANY (v_rooms) AND m.author = erase_user.user_id AND m.body IS NOT NULL;
+      FROM unnest(v_m_rooms, v_m_seqs) AS x (room, seq)
+     WHERE m.room = x.room AND m.seq = x.seq AND m.body IS NOT NULL;
     GET DIAGNOSTICS v_messages = ROW_COUNT;
 
-    WITH mine AS (
-        SELECT e.room, e.seq FROM rt.events e
-         WHERE e.room = ANY (v_rooms) AND e.actor = erase_user.user_id AND e.event = 'message'),
-    redacted_messages AS (
-        UPDATE rt.events e
-           SET data = e.data || '{"body": null, "media_url": null, "meta": {}, "erased": true}'
-          FROM mine
-         WHERE e.room = mine.room AND e.seq = mine.seq AND NOT (e.data ? 'erased')
-        RETURNING 1),
-    -- Edits: those they made (their words, even on others' messages) and every edit of their messages.
-    redacted_edits AS (
-        UPDATE rt.events e
-           SET data = e.data || '{"body": null, "erased": true}'
-         WHERE e.room = ANY (v_rooms) AND e.event = 'message_edited' AND NOT (e.data ? 'erased')
-           AND (e.actor = erase_user.user_id
-                OR EXISTS (SELECT 1 FROM mine WHERE mine.room = e.room AND mine.seq = (e.data ->> 'seq')::bigint))
-        RETURNING 1),
-    -- Events they published (transcripts, answers, ...): their data is theirs.
-    redacted_published AS (
-        UPDATE rt.events e
-           SET data = '{"erased": true}'
-          FROM rt.event_types t
-         WHERE t.event = e.event AND NOT t.system
-           AND e.room = ANY (v_rooms) AND e.actor = erase_user.user_id AND NOT (e.data ? 'erased')
-        RETURNING 1)
-    SELECT (SELECT count(*) FROM redacted_messages) + (SELECT count(*) FROM redacted_edits)
-           + (SELECT count(*) FROM redacted_published)
-      INTO v_events;
+    UPDATE rt.events e
+       SET data = e.data || '{"body": null, "media_url": null, "meta": {}, "erased": true}'
+      FROM unnest(v_m_rooms, v_m_seqs) AS x (room, seq)
+     WHERE e.room = x.room AND e.seq = x.seq;
+    GET DIAGNOSTICS v_events = ROW_COUNT;
+    -- Every edit of their messages (by anyone): events_edits_idx finds them.
+    UPDATE rt.events e
+       SET data = e.data || '{"body": null, "erased": true}'
+      FROM unnest(v_m_rooms, v_m_seqs) AS x (room, seq)
+     WHERE e.room = x.room AND e.event = 'message_edited' AND (e.data ->> 'seq')::bigint = x.seq
+       AND NOT (e.data ? 'erased');
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_events := v_events + v_rows;
+    -- Their own edits (their words, also on others' messages) and the events they published.
+    UPDATE rt.events e
+       SET data = CASE WHEN e.event = 'message_edited' THEN e.data || '{"body": null, "erased": true}'
+                       ELSE '{"erased": true}' END
+      FROM unnest(v_x_rooms, v_x_seqs) AS x (room, seq)
+     WHERE e.room = x.room AND e.seq = x.seq AND NOT (e.data ? 'erased');
+    GET DIAGNOSTICS v_rows = ROW_COUNT;
+    v_events := v_events + v_rows;
 
-    -- Edits by the user of others' messages changed those messages' current text: put back the
-    -- text as it was before the user's edits (the newest edit by someone else, else the original).
+    -- A message of someone else that they had edited shows its text from before their edits again:
+    -- the newest edit left, else the original.
     UPDATE rt.messages m
        SET body = coalesce(
                (SELECT ed.data ->> 'body' FROM rt.events ed
@@ -78,14 +87,12 @@ BEGIN
                    AND NOT (ed.data ? 'erased')
                  ORDER BY ed.seq DESC LIMIT 1),
                (SELECT o.data ->> 'body' FROM rt.events o WHERE o.room = m.room AND o.seq = m.seq))
-     WHERE m.room = ANY (v_rooms) AND m.author <> erase_user.user_id AND m.body IS NOT NULL
-       AND EXISTS (SELECT 1 FROM rt.events ed
-                    WHERE ed.room = m.room AND ed.event = 'message_edited' AND ed.actor = erase_user.user_id
-                      AND (ed.data ->> 'seq')::bigint = m.seq);
+      FROM (SELECT DISTINCT t.room, t.seq FROM unnest(v_t_rooms, v_t_seqs) AS t (room, seq)) x
+     WHERE m.room = x.room AND m.seq = x.seq AND m.author <> erase_user.user_id AND m.body IS NOT NULL;
 
     DELETE FROM rt.transcript_search t
-     USING rt.events e
-     WHERE e.room = t.room AND e.seq = t.seq AND t.room = ANY (v_rooms) AND e.actor = erase_user.user_id;
+     USING unnest(v_x_rooms, v_x_seqs) AS x (room, seq)
+     WHERE t.room = x.room AND t.seq = x.seq;
 
     -- Read receipts and preferences.
     UPDATE rt.members m SET last_read_seq = 0 WHERE m.user_id = erase_user.user_id AND m.last_read_seq <> 0;

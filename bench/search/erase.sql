@@ -17,7 +17,7 @@ DECLARE
 BEGIN
     FOR v_room IN SELECT r.id FROM rt.rooms r WHERE r.id LIKE 'sb\_%' ORDER BY random() LIMIT current_setting('bench.rooms')::integer LOOP
         INSERT INTO rt.members (room, user_id, role, last_read_seq) VALUES (v_room, v_user, 'member', 1);
-        INSERT INTO rt.presence (bridge_id, conn_id, room, user_id) VALUES ('bench', v_user || '-c', v_room, v_user);
+        PERFORM rt.dispatch('bench', v_user || '-c', v_user, jsonb_build_object('type', 'join', 'room', v_room));
         SELECT r.last_seq INTO v_seq FROM rt.rooms r WHERE r.id = v_room FOR UPDATE;
         -- messages, then an edit of each by someone else (the owner), as the write path stores them
         INSERT INTO rt.events (room, seq, event, actor, data, at)

@@ -24,8 +24,8 @@ echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
 for mode in zipf uniform; do
   for _ in $(seq "$RUNS"); do
     psql -X -q -A -t -F ' ' -v n="$N" -v mode="$mode" -f bench/search/query.sql
-  done | tee /dev/stderr | awk -v mode="$mode" '
-    { p50[NR]=$3; p95[NR]=$4; p99[NR]=$5 }
+  done | awk -v mode="$mode" '
+    { print "round: " $0 " (words searches p50 p95 p99 max mean_results)"; p50[NR]=$3; p95[NR]=$4; p99[NR]=$5 }
     function med(a, n,   i, j, t) { for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] < a[i]) { t = a[i]; a[i] = a[j]; a[j] = t }
                                     return a[int((n + 1) / 2)] }
     END { printf "median of %d rounds, %s words: p50 %s ms, p95 %s ms, p99 %s ms\n", NR, mode, med(p50, NR), med(p95, NR), med(p99, NR) }'

@@ -109,7 +109,11 @@ check "every post is one message row" \
 
 # --- what the listener received ---------------------------------------------------------------------
 listener_stop main "$room"
-cp "$tmp/main.payloads" "$tmp/payloads"
+# Every payload ends with its authentication tag (docs/sql-api.md "Channels"): check it is there,
+# then compare what remains, the wire frame, as before.
+check "every payload carries the authentication tag as its last member" \
+  test "$(grep -c ', "sig": "[0-9]*\.[0-9a-f]\{64\}"}$' "$tmp/main.payloads")" = "$(wc -l <"$tmp/main.payloads")"
+sed 's/, "sig": "[0-9]*\.[0-9a-f]\{64\}"}$/}/' "$tmp/main.payloads" >"$tmp/payloads"
 sed -n 's/.*"seq": \([0-9]*\).*/\1/p' "$tmp/payloads" >"$tmp/seqs"
 seq "$first_seq" "$last_seq" >"$tmp/expected"
 check "the listener got one NOTIFY per event, in seq order" cmp -s "$tmp/seqs" "$tmp/expected"
