@@ -20,6 +20,7 @@
 
 #include "log.h"
 #include "server.h"
+#include "metrics.h"
 
 #define ACCEPT_PER_WAKEUP 64 /* a burst of connects must not starve the rest of the loop */
 #define PAUSE_MS 100          /* out of descriptors: how long to leave the backlog alone */
@@ -32,6 +33,22 @@ struct acceptor {
     uint64_t warned_at_ms;
     struct bridge *br;
 };
+
+/*
+ * A socket adopted here carries this marker as its opaque user data until its first request is
+ * complete (an HTTP request, or an upgrade to decide), so /metrics can tell how many connections
+ * sit unauthenticated and how many --handshake-timeout dropped.
+ */
+static char handshake_marker;
+
+bool acceptor_handshake_end(struct lws *wsi, bool abandoned)
+{
+    if (lws_get_opaque_user_data(wsi) != &handshake_marker)
+        return false;
+    lws_set_opaque_user_data(wsi, NULL);
+    metrics_handshake_end(abandoned);
+    return true;
+}
 
 static void on_readable(uv_poll_t *h, int status, int events);
 
@@ -74,7 +91,12 @@ static void on_readable(uv_poll_t *h, int status, int events)
          * event) until the client's delayed ACK: 40 ms. lws sets this only on sockets it accepts. */
         int one = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (!a->br->vhost || !lws_adopt_socket_vhost(a->br->vhost, fd))
+        struct lws *wsi = a->br->vhost ? lws_adopt_socket_vhost(a->br->vhost, fd) : NULL;
+        if (wsi) {
+            lws_set_opaque_user_data(wsi, &handshake_marker);
+            metrics_handshake_begin();
+        }
+        else
             close(fd); /* lws logged why; the peer sees a reset */
     }
 }

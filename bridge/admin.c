@@ -66,7 +66,8 @@ static unsigned authorize(struct bridge *br, struct lws *wsi)
         return HTTP_STATUS_UNAUTHORIZED;
     }
     if (!auth_is_admin(&claims)) {
-        log_info("admin_refused", "reason=not_admin user=%s", claims.sub);
+        char user[LOG_QUOTED_ID];
+        log_info("admin_refused", "reason=not_admin user=%s", log_quote(user, sizeof user, claims.sub));
         return HTTP_STATUS_FORBIDDEN;
     }
     return 0;

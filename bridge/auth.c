@@ -95,6 +95,7 @@ int auth_keys_load(struct auth_keys *keys, const struct config *cfg, char *err, 
     }
     keys->issuer = cfg->jwt_issuer ? strdup(cfg->jwt_issuer) : NULL;
     keys->audience = cfg->jwt_audience ? strdup(cfg->jwt_audience) : NULL;
+    keys->max_lifetime = cfg->jwt_max_lifetime_seconds;
     return 0;
 }
 
@@ -184,6 +185,17 @@ static enum auth_result check_claims(const struct auth_keys *keys, json_t *grant
         if (nbf > (long long)now)
             return AUTH_NOT_YET_VALID;
     }
+    if (keys->max_lifetime > 0) {
+        /* A stolen long-lived token stays useful for its whole life: cap it. Measured from `iat`
+         * when the token has one (a token minted long ago cannot hide its age), else from now. */
+        long long iat;
+        json_t *iat_v = json_object_get(grants, "iat");
+        if (iat_v && !numeric_date(iat_v, &iat))
+            return AUTH_BAD_CLAIMS;
+        long long from = iat_v ? iat : (long long)now;
+        if (exp - from > keys->max_lifetime || exp - (long long)now > keys->max_lifetime)
+            return AUTH_LIFETIME_TOO_LONG;
+    }
     if (role && !(json_is_string(role) && valid_text(json_string_value(role), AUTH_MAX_ROLE_BYTES)))
         return AUTH_BAD_CLAIMS;
     if (keys->issuer) {
@@ -242,6 +254,7 @@ const char *auth_result_name(enum auth_result r)
     case AUTH_EXPIRED: return "expired";
     case AUTH_NOT_YET_VALID: return "not_yet_valid";
     case AUTH_BAD_CLAIMS: return "bad_claims";
+    case AUTH_LIFETIME_TOO_LONG: return "lifetime_too_long";
     }
     return "unknown";
 }

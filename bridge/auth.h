@@ -19,6 +19,7 @@ struct auth_keys {
     size_t key_len;
     char *issuer;       /* NULL: not checked */
     char *audience;     /* NULL: not checked */
+    long long max_lifetime; /* seconds; 0: not checked */
 };
 
 struct auth_claims {
@@ -37,6 +38,7 @@ enum auth_result {
     AUTH_EXPIRED,
     AUTH_NOT_YET_VALID,
     AUTH_BAD_CLAIMS,
+    AUTH_LIFETIME_TOO_LONG,
 };
 
 /* Reads the key material named by cfg. Returns 0, or -1 with a reason in err. */

@@ -41,6 +41,9 @@ struct config {
     int presence_interval_ms;
     int occupancy_interval_ms;
     int slow_consumer_ms;
+    int max_connections_per_user;
+    int handshake_timeout_seconds;
+    int jwt_max_lifetime_seconds; /* 0: no maximum */
 };
 
 /* Where a lookup of an environment variable goes; tests pass their own. */

@@ -6,6 +6,7 @@
 
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 static bool valid_ref(json_t *ref) { return json_is_string(ref) && json_string_length(ref) <= FRAME_MAX_REF_CHARS; }
@@ -34,6 +35,26 @@ static void refuse_unparsable(struct frame_request *req, const char *text, size_
                                                                            : "a number is out of range");
     else
         snprintf(req->error, sizeof req->error, "frame is not valid JSON for pgrt: %s", jerr->text);
+}
+
+/*
+ * A raw NUL byte anywhere in a frame. jansson reads past one after a number, but libpq passes
+ * parameters as C strings: inside rt.batch the frame would be cut there and every other command of
+ * the batch would fail with it. Refused before parsing; its ref is read from a copy in which each
+ * NUL became a space, so the client still gets a reply it can match.
+ */
+static void refuse_nul(struct frame_request *req, const char *text, size_t len)
+{
+    char *copy = malloc(len);
+    if (copy) {
+        for (size_t i = 0; i < len; i++)
+            copy[i] = text[i] ? text[i] : ' ';
+        req->lenient = json_loadb(copy, len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL | JSON_DECODE_INT_AS_REAL, NULL);
+        free(copy);
+    }
+    json_t *ref = json_object_get(req->lenient, "ref");
+    req->ref = valid_ref(ref) ? ref : NULL;
+    refuse(req, FRAME_MALFORMED, "other", "a frame must not contain a NUL byte");
 }
 
 #define PG_NUMERIC_DSCALE_MAX 16383 /* digits after the point a PostgreSQL numeric (so jsonb) can hold */
@@ -100,6 +121,10 @@ void frame_parse(const char *text, size_t len, struct frame_request *req)
 {
     memset(req, 0, sizeof *req);
     req->since = -1;
+    if (memchr(text, '\0', len)) {
+        refuse_nul(req, text, len);
+        return;
+    }
     json_error_t jerr;
     req->frame = json_loadb(text, len, JSON_REJECT_DUPLICATES, &jerr);
     if (!req->frame) {

@@ -340,7 +340,9 @@ static void handle_auth(struct session *s, const char *token, json_t *ref)
     if (r != AUTH_OK) {
         char msg[64];
         snprintf(msg, sizeof msg, "token refused: %s", auth_result_name(r));
-        log_info("auth_refused", "conn=%s user=%s reason=%s", session_conn_id(s), user, auth_result_name(r));
+        char quoted[LOG_QUOTED_ID];
+        log_info("auth_refused", "conn=%s user=%s reason=%s", session_conn_id(s), log_quote(quoted, sizeof quoted, user),
+                 auth_result_name(r));
         send_local_error(s, ref, "auth", "UNAUTHORIZED", msg, false);
         return;
     }

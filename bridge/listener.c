@@ -4,6 +4,11 @@
  * to its `notify` callback (server.c: fanout.c). A server shutdown or a killed backend shows up as EOF at once, so its state
  * doubles as the database health that /health reports. After every (re)connect its `up` callback
  * has the router fill each joined room from the log: notifications sent while it was away are lost.
+ *
+ * Every payload must carry a tag that verifies under one of the database's NOTIFY keys
+ * (notify_auth.c): anything else was sent by some other role and is dropped, counted and logged.
+ * The keys are read on this connection before it LISTENs, and again every KEYS_REFRESH_S seconds
+ * (a rotation's grace period is longer) or soon after a payload names a key not held yet.
  */
 #include "listener.h"
 
@@ -12,6 +17,8 @@
 #include <string.h>
 
 #include "log.h"
+#include "metrics.h"
+#include "notify_auth.h"
 #include "pgconn.h"
 #include "server.h"
 #include "statements.h"
@@ -25,7 +32,29 @@ struct listener {
     enum listen_phase phase;
     bool listening;
     char *listen_sql; /* built from rt.channels(), sent once that query's results are done */
+    struct notify_keyring keys, loading; /* in use; being read */
+    bool refreshing;       /* a keys query is in flight on this connection */
+    bool refresh_soon;     /* a payload named an unknown key: read the keys at the next tick */
+    long missed_ids[4];    /* unknown key ids of dropped payloads: if the database has them, fill the rooms */
+    unsigned n_missed;
+    unsigned since_refresh_s;
+    unsigned long long rejected_logged_ms; /* rejections are logged at most once a second */
+    unsigned long rejected_quiet;          /* rejections not logged since */
 };
+
+#define KEYS_REFRESH_S 10 /* rt.rotate_notify_key's default grace is 60 s */
+
+/* A result of SQL_NOTIFY_KEYS: replaces the key ring once the whole result was read. */
+static void load_keys(struct listener *l, PGresult *r)
+{
+    memset(&l->loading, 0, sizeof l->loading);
+    for (int i = 0; i < PQntuples(r); i++)
+        if (!notify_keyring_add(&l->loading, atol(PQgetvalue(r, i, 0)), PQgetvalue(r, i, 1)))
+            log_warn("notify_key_ignored", "id=%s", PQgetvalue(r, i, 0));
+    l->keys = l->loading;
+    if (l->keys.n == 0)
+        log_error("notify_keys_missing", "hint=\"every notification is dropped until rt.notify_keys has a key: run rt-bridge migrate\"");
+}
 
 static void on_ready(struct pgconn *pc)
 {
@@ -40,7 +69,12 @@ static void on_result(struct listener *l, PGresult *r)
 {
     ExecStatusType st = PQresultStatus(r);
     if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
-        log_error("listen_failed", "phase=%d error=\"%.200s\"", (int)l->phase, PQresultErrorMessage(r));
+        char why[LOG_QUOTED_TEXT];
+        log_error("listen_failed", "phase=%d error=%s", (int)l->phase, log_quote(why, sizeof why, PQresultErrorMessage(r)));
+        return;
+    }
+    if (st == PGRES_TUPLES_OK && PQnfields(r) == 2) {
+        load_keys(l, r);
         return;
     }
     if (l->phase == PHASE_CHANNELS && st == PGRES_TUPLES_OK && PQntuples(r) == 1 && !PQgetisnull(r, 0, 0)) {
@@ -71,6 +105,48 @@ static void on_query_done(struct listener *l)
     }
 }
 
+static void log_rejection(struct listener *l, enum notify_auth_result why, const char *channel, size_t len)
+{
+    unsigned long long now = uv_now(&l->br->loop);
+    if (l->rejected_logged_ms && now - l->rejected_logged_ms < 1000) {
+        l->rejected_quiet++;
+        return;
+    }
+    char quoted[LOG_QUOTED_ID];
+    log_warn("notify_rejected", "reason=%s channel=%s bytes=%zu not_logged_since=%lu hint=\"a role other than pgrt's functions sent it\"",
+             notify_auth_result_name(why), log_quote(quoted, sizeof quoted, channel), len, l->rejected_quiet);
+    l->rejected_logged_ms = now;
+    l->rejected_quiet = 0;
+}
+
+/* Whether a key that dropped payloads named is now known: a rotation this bridge read late, not a forgery. */
+static bool held_missed_key(const struct listener *l)
+{
+    for (unsigned i = 0; i < l->n_missed; i++)
+        for (unsigned k = 0; k < l->keys.n; k++)
+            if (l->keys.keys[k].id == l->missed_ids[i])
+                return true;
+    return false;
+}
+
+/* Only a payload that rt signed reaches the router, with its tag cut off. */
+static void deliver_checked(struct listener *l, const char *channel, char *payload)
+{
+    size_t len = strlen(payload);
+    enum notify_auth_result r = notify_auth_check(&l->keys, payload, &len);
+    metrics_notify_auth(r);
+    if (r == NOTIFY_AUTH_OK) {
+        l->events.notify(l->events.ctx, payload, len);
+        return;
+    }
+    if (r == NOTIFY_AUTH_UNKNOWN_KEY) {
+        l->refresh_soon = true;
+        if (l->n_missed < sizeof l->missed_ids / sizeof l->missed_ids[0])
+            l->missed_ids[l->n_missed++] = notify_auth_key_id(payload, len);
+    }
+    log_rejection(l, r, channel, len);
+}
+
 static void on_io(struct pgconn *pc, int events)
 {
     (void)events;
@@ -93,10 +169,23 @@ static void on_io(struct pgconn *pc, int events)
         on_result(l, r);
         PQclear(r);
     }
+    while (l->phase == PHASE_LIVE && l->refreshing && !PQisBusy(conn)) {
+        PGresult *r = PQgetResult(conn);
+        if (!r) {
+            l->refreshing = false;
+            l->since_refresh_s = 0;
+            if (held_missed_key(l)) /* what was dropped under a key read too late is in the log */
+                l->events.up(l->events.ctx);
+            l->n_missed = 0;
+            break;
+        }
+        on_result(l, r);
+        PQclear(r);
+    }
     PGnotify *n;
     while ((n = PQnotifies(conn))) {
         if (l->phase == PHASE_LIVE)
-            l->events.notify(l->events.ctx, n->extra, strlen(n->extra));
+            deliver_checked(l, n->relname, n->extra);
         PQfreemem(n);
     }
     if (PQstatus(conn) == CONNECTION_BAD)
@@ -108,6 +197,7 @@ static void on_lost(struct pgconn *pc, const char *why)
     struct listener *l = pgconn_user(pc);
     (void)why;
     l->listening = false;
+    l->refreshing = false;
     l->phase = PHASE_CHANNELS;
     log_warn("db_down", "bridge=%s", l->br->id);
 }
@@ -136,6 +226,19 @@ struct listener *listener_new(struct bridge *br, const struct listener_events *e
 }
 
 void listener_start(struct listener *l) { pgconn_start(l->pc); }
+
+void listener_tick(struct listener *l)
+{
+    if (!l || l->phase != PHASE_LIVE || l->refreshing)
+        return;
+    if (++l->since_refresh_s < KEYS_REFRESH_S && !l->refresh_soon)
+        return;
+    l->refresh_soon = false;
+    if (PQsendQuery(pgconn_pg(l->pc), SQL_NOTIFY_KEYS))
+        l->refreshing = true;
+    else
+        pgconn_fail(l->pc, PQerrorMessage(pgconn_pg(l->pc)));
+}
 
 void listener_free(struct listener *l)
 {

@@ -19,6 +19,8 @@ struct listener_events {
 
 struct listener *listener_new(struct bridge *br, const struct listener_events *events);
 void listener_start(struct listener *l);
+/* Once a second: re-reads the NOTIFY keys when due (every 10 s, or after an unknown key). */
+void listener_tick(struct listener *l);
 void listener_free(struct listener *l);
 bool listener_up(const struct listener *l);
 unsigned long listener_reconnects(const struct listener *l);

@@ -18,8 +18,17 @@ enum log_level log_get_level(void);
 void log_event(enum log_level level, const char *event, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
-/* Quotes s as a logfmt value into buf (always NUL-terminated, truncated to fit). */
+/*
+ * Quotes s as a logfmt value into buf (always NUL-terminated, truncated to fit). Every value a
+ * client or another database role chose (a user id, a room, an error text quoting them) goes
+ * through it: unquoted, a `sub` of `a" x=1` would add a field of the attacker's choosing.
+ */
 const char *log_quote(char *buf, size_t size, const char *s);
+
+/* Room for a quoted user id or room id: every byte escaped, the quotes and the NUL. */
+#define LOG_QUOTED_ID 300
+/* Room for a quoted error text (longer texts are cut). */
+#define LOG_QUOTED_TEXT 256
 
 #define log_debug(ev, ...) log_event(LOG_DEBUG, ev, __VA_ARGS__)
 #define log_info(ev, ...) log_event(LOG_INFO, ev, __VA_ARGS__)

@@ -31,7 +31,10 @@ struct histogram {
 
 static struct {
     unsigned long long frames_in, frames_out, batches, batched_commands, db_reconnects, slow_consumer_closes,
-        rate_limited, gap_fills, notifications;
+        rate_limited, gap_fills, notifications, handshakes_pending, handshakes_abandoned, gap_fills_unresolved,
+        gap_fills_deferred, batches_split, batch_split_commands;
+    unsigned long long upgrades_refused[REFUSED_RATE_LIMIT + 1];
+    unsigned long long notify_auth[4]; /* by notify_auth_result: ok, unsigned, unknown_key, bad_tag */
     unsigned long long commands[NTYPES_MAX][NOUTCOMES];
     struct histogram latency, notify_lag;
 } m;
@@ -96,6 +99,30 @@ void metrics_db_reconnect(void) { m.db_reconnects++; }
 void metrics_slow_consumer(void) { m.slow_consumer_closes++; }
 void metrics_rate_limited(void) { m.rate_limited++; }
 void metrics_gap_fill(void) { m.gap_fills++; }
+void metrics_gap_fill_unresolved(void) { m.gap_fills_unresolved++; }
+void metrics_gap_fill_deferred(void) { m.gap_fills_deferred++; }
+
+void metrics_upgrade_refused(enum refusal why) { m.upgrades_refused[why]++; }
+void metrics_handshake_begin(void) { m.handshakes_pending++; }
+
+void metrics_notify_auth(int result)
+{
+    if (result >= 0 && result < 4)
+        m.notify_auth[result]++;
+}
+
+void metrics_handshake_end(bool abandoned)
+{
+    if (m.handshakes_pending)
+        m.handshakes_pending--;
+    m.handshakes_abandoned += abandoned;
+}
+
+void metrics_batch_split(unsigned commands)
+{
+    m.batches_split++;
+    m.batch_split_commands += commands;
+}
 
 void metrics_batch(unsigned commands)
 {
@@ -208,12 +235,37 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
     counter(&o, "pgrt_notifications_total", "NOTIFY payloads received.", m.notifications);
     counter(&o, "pgrt_db_batches_total", "rt.batch calls sent.", m.batches);
     counter(&o, "pgrt_db_batched_commands_total", "Client commands sent inside rt.batch calls.", m.batched_commands);
+    counter(&o, "pgrt_db_batches_split_total",
+            "rt.batch calls that failed as a whole; their commands were retried one by one so only the guilty one failed.",
+            m.batches_split);
     counter(&o, "pgrt_db_reconnects_total", "Database connections lost (each is retried with backoff).",
             m.db_reconnects + g->listen_reconnects);
     counter(&o, "pgrt_slow_consumer_closes_total", "Connections closed with 4008 (send queue full).",
             m.slow_consumer_closes);
     counter(&o, "pgrt_rate_limited_total", "Frames refused with RATE_LIMITED.", m.rate_limited);
+    static const char *const refusal_names[] = {"full", "per_user", "auth", "origin", "maintenance", "rate_limit"};
+    put(&o, "# HELP pgrt_upgrades_refused_total WebSocket upgrades refused, by reason (full: 503 at --max-connections; "
+            "per_user: 429 at --max-connections-per-user; auth: 401; origin: 403; maintenance: 503; rate_limit: 429).\n"
+            "# TYPE pgrt_upgrades_refused_total counter\n");
+    for (size_t i = 0; i < sizeof refusal_names / sizeof refusal_names[0]; i++)
+        put(&o, "pgrt_upgrades_refused_total{reason=\"%s\"} %llu\n", refusal_names[i], m.upgrades_refused[i]);
+    gauge(&o, "pgrt_handshakes_pending", "Accepted connections whose first HTTP request or upgrade is not complete yet.",
+          (double)m.handshakes_pending);
+    counter(&o, "pgrt_handshakes_abandoned_total",
+            "Connections closed before completing their first request (--handshake-timeout, or the peer gave up).",
+            m.handshakes_abandoned);
+    put(&o, "# HELP pgrt_notifications_rejected_total NOTIFY payloads dropped because their tag did not verify "
+            "(unsigned, unknown_key, bad_tag): sent by a role other than pgrt's functions.\n"
+            "# TYPE pgrt_notifications_rejected_total counter\n");
+    static const char *const rejections[] = {NULL, "unsigned", "unknown_key", "bad_tag"}; /* notify_auth.h order */
+    for (int r = 1; r < 4; r++)
+        put(&o, "pgrt_notifications_rejected_total{reason=\"%s\"} %llu\n", rejections[r], m.notify_auth[r]);
     counter(&o, "pgrt_gap_fills_total", "Reads of a room's event log to fill a gap in the live stream.", m.gap_fills);
+    counter(&o, "pgrt_gap_fills_unresolved_total",
+            "Gap fills that found no event for an announced seq (the log does not hold it): the room stopped filling.",
+            m.gap_fills_unresolved);
+    counter(&o, "pgrt_gap_fills_deferred_total",
+            "Gap fills postponed to the next second: the room had used its 200 reads of this second.", m.gap_fills_deferred);
     *len = o.len;
     return o.buf;
 }

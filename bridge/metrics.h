@@ -27,7 +27,22 @@ void metrics_batch(unsigned commands);
 void metrics_db_reconnect(void);
 void metrics_slow_consumer(void);
 void metrics_rate_limited(void);
+/* An rt.batch call failed as a whole; its `commands` are sent again one by one. */
+void metrics_batch_split(unsigned commands);
 void metrics_gap_fill(void);
+/* A gap fill found nothing of what was announced (a seq the log does not hold): it stopped. */
+void metrics_gap_fill_unresolved(void);
+/* A room used its fills of this second: the next one waits for router_tick. */
+void metrics_gap_fill_deferred(void);
+
+/* Why an upgrade was refused (pgrt_upgrades_refused_total{reason}). */
+enum refusal { REFUSED_FULL, REFUSED_PER_USER, REFUSED_AUTH, REFUSED_ORIGIN, REFUSED_MAINTENANCE, REFUSED_RATE_LIMIT };
+void metrics_upgrade_refused(enum refusal why);
+/* A connection was accepted / sent its first whole request or closed before it (abandoned: true). */
+void metrics_handshake_begin(void);
+void metrics_handshake_end(bool abandoned);
+/* A NOTIFY payload's tag was checked (notify_auth.h): ok, or why it was dropped. */
+void metrics_notify_auth(int result);
 /* A NOTIFY arrived: its `at` gives the lag from commit to here. */
 void metrics_notify(json_t *frame);
 

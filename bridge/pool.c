@@ -117,6 +117,28 @@ static unsigned count_commands(const struct command *c)
     return n;
 }
 
+/*
+ * rt.batch failed as a whole: something outside its per-command isolation (a commit-time error, a
+ * command whose text PostgreSQL refused) rolled the whole transaction back, so nothing of it was
+ * committed. Each command goes back to the head of the queue, in order, to be sent on its own:
+ * only the guilty one fails (docs/protocol.md "Delivery guarantees", bad input).
+ */
+static void retry_alone(struct pool *p, struct command *cmds, unsigned n)
+{
+    struct command *last = cmds;
+    for (struct command *c = cmds; c; c = c->next) {
+        c->alone = true;
+        last = c;
+    }
+    last->next = p->cmd_head;
+    p->cmd_head = cmds;
+    if (!p->cmd_tail)
+        p->cmd_tail = last;
+    p->cmd_queued += n;
+    p->inflight_cmds -= n;
+    metrics_batch_split(n);
+}
+
 /* Hands each row of rt.batch's result to its command, by index. */
 static void finish_batch(struct pool *p, struct unit *u)
 {
@@ -126,11 +148,15 @@ static void finish_batch(struct pool *p, struct unit *u)
         by_index[n++] = c;
     PGresult *r = u->result;
     if (!r || PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) != n) {
-        const char *why = r ? PQresultErrorMessage(r) : "no result";
-        log_error("batch_failed", "commands=%d status=%s error=\"%.200s\"", n,
-                  r ? PQresStatus(PQresultStatus(r)) : "none", why);
-        p->inflight_cmds -= (unsigned)n;
-        fail_commands(u->cmds, "{\"code\":\"INTERNAL\",\"message\":\"the command could not be executed\",\"retry\":true}");
+        char why[LOG_QUOTED_TEXT];
+        log_error("batch_failed", "commands=%d status=%s error=%s", n, r ? PQresStatus(PQresultStatus(r)) : "none",
+                  log_quote(why, sizeof why, r ? PQresultErrorMessage(r) : "no result"));
+        if (n > 1 && r && PQresultStatus(r) == PGRES_FATAL_ERROR) {
+            retry_alone(p, u->cmds, (unsigned)n);
+        } else {
+            p->inflight_cmds -= (unsigned)n;
+            fail_commands(u->cmds, "{\"code\":\"INTERNAL\",\"message\":\"the command could not be executed\",\"retry\":true}");
+        }
         u->cmds = NULL;
         return;
     }
@@ -256,6 +282,8 @@ static struct unit *take_batch(struct pool *p)
     unsigned n = 0;
     for (; n < (unsigned)max && p->cmd_head; n++) {
         struct command *c = p->cmd_head;
+        if (n > 0 && (c->alone || tail->alone))
+            break; /* a command retried after its batch failed travels alone */
         p->cmd_head = c->next;
         p->cmd_queued--;
         c->next = NULL;
@@ -351,7 +379,8 @@ static void on_io(struct pgconn *pc, int events)
             PQclear(u->result);
         u->result = r;
         if (u->prepare && st != PGRES_COMMAND_OK) {
-            log_error("db_prepare_failed", "error=\"%.200s\"", PQresultErrorMessage(r));
+            char why[LOG_QUOTED_TEXT];
+            log_error("db_prepare_failed", "error=%s", log_quote(why, sizeof why, PQresultErrorMessage(r)));
         }
     }
     p->busy = false;

@@ -30,6 +30,7 @@ struct command {
     char *frame;         /* the client's frame text, verbatim: it is valid JSON */
     size_t frame_len;
     unsigned long long started_us;
+    bool alone; /* set by the pool: retried on its own after its batch failed as a whole */
 };
 
 /* A generic query's completion: res is NULL when the connection was lost before it completed. */

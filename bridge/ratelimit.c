@@ -152,6 +152,12 @@ uint64_t rate_penalty_left(struct rate_table *t, const char *user, uint64_t now_
     return b && b->penalty_until_ms > now_ms ? b->penalty_until_ms - now_ms : 0;
 }
 
+unsigned rate_user_connections(struct rate_table *t, const char *user)
+{
+    const struct rate_bucket *b = find(t, user, hash(user) & (t->nheads - 1));
+    return b ? b->connections : 0;
+}
+
 void rate_sweep(struct rate_table *t, uint64_t now_ms) { sweep(t, now_ms, false); }
 
 size_t rate_table_size(const struct rate_table *t) { return t->size; }

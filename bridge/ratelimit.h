@@ -27,6 +27,8 @@ bool rate_take(struct rate_table *t, struct rate_bucket *b, uint64_t now_ms);
 void rate_penalize(struct rate_table *t, struct rate_bucket *b, uint64_t now_ms);
 /* Milliseconds until the user may connect again; 0 when they may now. */
 uint64_t rate_penalty_left(struct rate_table *t, const char *user, uint64_t now_ms);
+/* How many connections the user holds now (those attached to the user's bucket). */
+unsigned rate_user_connections(struct rate_table *t, const char *user);
 /* Forgets buckets without connections that have refilled (they are as good as new). */
 void rate_sweep(struct rate_table *t, uint64_t now_ms);
 size_t rate_table_size(const struct rate_table *t);

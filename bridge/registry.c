@@ -37,8 +37,9 @@ struct registry {
 static void on_result(void *ctx, PGresult *res)
 {
     const char *what = ctx;
+    char why[LOG_QUOTED_TEXT];
     if (res && PQresultStatus(res) != PGRES_TUPLES_OK)
-        log_warn("registry_failed", "call=%s error=\"%.200s\"", what, PQresultErrorMessage(res));
+        log_warn("registry_failed", "call=%s error=%s", what, log_quote(why, sizeof why, PQresultErrorMessage(res)));
 }
 
 /* false from rt.bridge_heartbeat after we were registered: we were reaped, so re-record presence. */
@@ -46,8 +47,10 @@ static void on_heartbeat(void *ctx, PGresult *res)
 {
     struct registry *reg = ctx;
     if (!res || PQresultStatus(res) != PGRES_TUPLES_OK) {
+        char why[LOG_QUOTED_TEXT];
         if (res)
-            log_warn("registry_failed", "call=bridge_heartbeat error=\"%.200s\"", PQresultErrorMessage(res));
+            log_warn("registry_failed", "call=bridge_heartbeat error=%s",
+                     log_quote(why, sizeof why, PQresultErrorMessage(res)));
         return;
     }
     bool known = PQgetvalue(res, 0, 0)[0] == 't';

@@ -64,6 +64,8 @@ struct room {
     unsigned nsubs, cap;
     long long last_seq;
     long long seen_max;
+    long long seen_at_read; /* seen_max when the fill in flight was sent */
+    unsigned fill_budget;   /* fills left until the next router_tick (ROOM_FILLS_PER_TICK) */
     bool known; /* last_seq is set (the first join completed) */
     bool filling;
     bool fetching;
@@ -77,6 +79,14 @@ struct router {
     struct room *buckets[ROOM_BUCKETS];
     unsigned nrooms;
 };
+
+/*
+ * Reads of one room's log per router_tick (once a second) at most: a backlog is read in pages of
+ * up to FETCH_PAGE_MAX events, so this still fills thousands of events a second, while whatever
+ * announces seqs the log never gets (a payload that lied, a seq since pruned) costs a bounded
+ * number of queries and can never crowd client commands out of the pool.
+ */
+#define ROOM_FILLS_PER_TICK 200
 
 static void sub_catch_up(struct sub *sub);
 static void room_fill(struct room *room);
@@ -106,6 +116,7 @@ static struct room *room_get(struct router *r, const char *id)
     if (!room)
         return NULL;
     room->router = r;
+    room->fill_budget = ROOM_FILLS_PER_TICK;
     snprintf(room->id, sizeof room->id, "%s", id);
     unsigned h = hash(id);
     room->hash_next = r->buckets[h];
@@ -373,8 +384,11 @@ static void on_fill(void *ctx, const struct log_page *page)
     room->fetching = false;
     int asked = room->page;
     if (page->status != LOG_OK) {
-        if (page->error) /* else the database went away, which the listener reports */
-            log_warn("room_fill_failed", "room=%s error=\"%.200s\"", room->id, page->error);
+        if (page->error) { /* else the database went away, which the listener reports */
+            char id[LOG_QUOTED_ID], error[LOG_QUOTED_TEXT];
+            log_warn("room_fill_failed", "room=%s error=%s", log_quote(id, sizeof id, room->id),
+                     log_quote(error, sizeof error, page->error));
+        }
         room_release(room); /* router_tick retries while the room still has subs */
         return;
     }
@@ -386,10 +400,19 @@ static void on_fill(void *ctx, const struct log_page *page)
         fill_row(room, seq, text, len);
     }
     room->page = next_page(page->rows, page_bytes(page), room->router->max_queue_bytes / 4);
-    if (page->rows == asked || room->seen_max > room->last_seq)
+    if (page->rows == asked) { /* a full page: there may be more */
         room_fill(room);
-    else
+    } else if (room->seen_max > room->last_seq && room->seen_max > room->seen_at_read) {
+        room_fill(room); /* announced while this read was in flight: it may have missed it */
+    } else {
+        if (room->seen_max > room->last_seq) {
+            /* Announced before the read was sent, committed before it was announced, yet not in the
+             * log: never coming. Reading again would loop; the next real event resumes the room. */
+            metrics_gap_fill_unresolved();
+            room->seen_max = room->last_seq;
+        }
         room->filling = false;
+    }
     room_release(room);
 }
 
@@ -401,7 +424,13 @@ static void room_fill(struct room *room)
         return;
     if (room->page <= 0)
         room->page = 16;
+    if (room->fill_budget == 0) {
+        metrics_gap_fill_deferred(); /* router_tick resumes it */
+        return;
+    }
     struct router *r = room->router;
+    room->fill_budget--;
+    room->seen_at_read = room->seen_max;
     room->fetching = true;
     metrics_gap_fill();
     if (!r->log.read(r->log.ctx, room->id, room->last_seq, room->page, NULL, on_fill, room))
@@ -514,6 +543,7 @@ void router_tick(struct router *r)
 {
     for (unsigned b = 0; b < ROOM_BUCKETS; b++)
         for (struct room *room = r->buckets[b]; room; room = room->hash_next) {
+            room->fill_budget = ROOM_FILLS_PER_TICK;
             if (room->filling && !room->fetching)
                 room_fill(room);
             for (unsigned i = 0; i < room->nsubs; i++)

@@ -184,6 +184,7 @@ static void housekeeping(uv_timer_t *t)
     session_housekeeping(br, (long long)time(NULL), now_ms);
     if (pool_up(br->pool))
         router_tick(br->router);
+    listener_tick(br->listener);
     rate_sweep(br->rates, now_ms);
 }
 
@@ -220,7 +221,9 @@ static int create_lws(struct bridge *br)
     /* Room for an over-long token plus other headers, so it earns a 401 rather than a dropped socket. */
     info.max_http_header_data = 3 * AUTH_MAX_TOKEN_BYTES;
     info.retry_and_idle_policy = &idle_policy;
-    info.timeout_secs = 10; /* an HTTP request or upgrade must complete within this */
+    /* an HTTP request or upgrade must complete within this (both: lws times out idle headers separately) */
+    info.timeout_secs = (unsigned)br->cfg.handshake_timeout_seconds;
+    info.timeout_secs_ah_idle = (unsigned)br->cfg.handshake_timeout_seconds;
     br->lws = lws_create_context(&info);
     if (!br->lws)
         return -1;

@@ -180,10 +180,12 @@ bool session_rate_ok(struct session *s)
     s->rate_strikes++;
     s->rate_last_strike_ms = now;
     metrics_rate_limited();
+    char user[LOG_QUOTED_ID];
     if (s->rate_strikes == 1)
-        log_info("rate_limited", "conn=%s user=%s", s->conn_id, s->claims.sub);
+        log_info("rate_limited", "conn=%s user=%s", s->conn_id, log_quote(user, sizeof user, s->claims.sub));
     if (s->rate_strikes >= (unsigned)cfg->rate_limit_close_after) {
-        log_warn("rate_limit_closed", "conn=%s user=%s refusals=%u", s->conn_id, s->claims.sub, s->rate_strikes);
+        log_warn("rate_limit_closed", "conn=%s user=%s refusals=%u", s->conn_id,
+                 log_quote(user, sizeof user, s->claims.sub), s->rate_strikes);
         session_close(s, 4029, "rate limit exceeded repeatedly");
         rate_penalize(s->br->rates, s->rate, now);
     }
@@ -253,8 +255,9 @@ static void drop_queue(struct session *s)
 /* Closes a client that is not reading: what is queued will never be read, so it is freed now. */
 static void close_slow_consumer(struct session *s, const char *why)
 {
+    char user[LOG_QUOTED_ID];
     log_warn("slow_consumer_closed", "conn=%s user=%s reason=%s queued_frames=%u queued_bytes=%zu", s->conn_id,
-             s->claims.sub, why, s->q_len, s->q_bytes);
+             log_quote(user, sizeof user, s->claims.sub), why, s->q_len, s->q_bytes);
     metrics_slow_consumer();
     drop_queue(s);
     session_close(s, 4008, "too slow to keep up: resume with since");
@@ -427,7 +430,9 @@ int session_receive(struct session *s, const void *in, size_t len)
         return 0;
     }
     if (!s->rx_too_large && s->rx_len + len > max) {
-        log_warn("frame_too_large", "conn=%s user=%s limit=%zu", s->conn_id, s->claims.sub, max);
+        char user[LOG_QUOTED_ID];
+        log_warn("frame_too_large", "conn=%s user=%s limit=%zu", s->conn_id, log_quote(user, sizeof user, s->claims.sub),
+                 max);
         s->rx_too_large = true;
         free(s->rx);
         s->rx = NULL;
@@ -482,7 +487,8 @@ void session_housekeeping(struct bridge *br, long long now_s, unsigned long long
 {
     for (struct session *s = br->sessions; s; s = s->next) {
         if (!s->close_code && s->claims.exp <= now_s) {
-            log_info("token_expired", "conn=%s user=%s", s->conn_id, s->claims.sub);
+            char user[LOG_QUOTED_ID];
+            log_info("token_expired", "conn=%s user=%s", s->conn_id, log_quote(user, sizeof user, s->claims.sub));
             session_close(s, 4001, "token expired");
         }
         check_slow(s, now_ms);

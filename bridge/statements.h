@@ -10,7 +10,9 @@
 #define SQL_BATCH_NAME "batch"
 
 /* The LISTEN connection's first query: one LISTEN statement for every channel (listener.c). */
-#define SQL_LISTEN_CHANNELS "SELECT string_agg(format('LISTEN %I', c), '; ') FROM rt.channels() AS c"
+/* The LISTEN statement for rt.channels(), and (second result) the keys every payload is verified with. */
+#define SQL_NOTIFY_KEYS "SELECT id, secret FROM rt.notify_keys_for_bridge()"
+#define SQL_LISTEN_CHANNELS "SELECT string_agg(format('LISTEN %I', c), '; ') FROM rt.channels() AS c; " SQL_NOTIFY_KEYS
 
 /* Reading a room's event log (eventlog.c): as the trusted bridge (a gap fill), or as a user (a replay). */
 #define SQL_EVENTS_SINCE "SELECT e::text, (e ->> 'seq')::bigint FROM rt.events_since($1, $2::bigint, $3::int) AS e"

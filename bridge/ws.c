@@ -5,16 +5,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "acceptor.h"
 #include "http_input.h"
 #include "http_reply.h"
 #include "log.h"
+#include "metrics.h"
 #include "ratelimit.h"
 #include "server.h"
 #include "session.h"
 
 static struct bridge *bridge_of(struct lws *wsi) { return lws_context_user(lws_get_context(wsi)); }
 
-/* The token from `?token=` or `Authorization: Bearer`; buf must hold AUTH_MAX_TOKEN_BYTES + 2. */
+/*
+ * The token from `Authorization: Bearer` or `?token=`; buf must hold AUTH_MAX_TOKEN_BYTES + 2.
+ * Not from Sec-WebSocket-Protocol (what a browser could set): lws 4.1.6 drops any upgrade whose
+ * protocol list exceeds 127 bytes before a callback sees it, and a JWT is longer
+ * (docs/operations.md "Trust model").
+ */
 static const char *find_token(struct lws *wsi, char *buf, int size)
 {
     int n = lws_hdr_total_length(wsi, WSI_TOKEN_HTTP_AUTHORIZATION);
@@ -41,9 +48,13 @@ static bool origin_allowed(const struct bridge *br, struct lws *wsi)
     return http_origin_allowed(list, origin);
 }
 
+/* The first request of a connection arrived whole: it no longer counts as a pending handshake. */
+static void handshake_done(struct lws *wsi) { acceptor_handshake_end(wsi, false); }
+
 /* Decides before the upgrade; a refusal carries a real HTTP status. */
 static int confirm_upgrade(struct bridge *br, struct lws *wsi)
 {
+    handshake_done(wsi);
     char uri[256];
     if (lws_hdr_copy(wsi, uri, sizeof uri, WSI_TOKEN_GET_URI) < 0 || strcmp(uri, "/ws") != 0)
         return http_refuse(wsi, HTTP_STATUS_NOT_FOUND, NULL, NULL);
@@ -51,14 +62,17 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     if (br->maintenance) {
         log_info("upgrade_refused", "reason=maintenance");
+        metrics_upgrade_refused(REFUSED_MAINTENANCE);
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     }
     if (!origin_allowed(br, wsi)) {
         log_info("upgrade_refused", "reason=origin");
+        metrics_upgrade_refused(REFUSED_ORIGIN);
         return http_refuse(wsi, HTTP_STATUS_FORBIDDEN, NULL, NULL);
     }
     if (br->n_sessions >= (unsigned)br->cfg.max_connections) {
         log_warn("upgrade_refused", "reason=full connections=%u", br->n_sessions);
+        metrics_upgrade_refused(REFUSED_FULL);
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
     }
     char *buf = malloc(AUTH_MAX_TOKEN_BYTES + 2);
@@ -70,14 +84,27 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
     free(buf);
     if (r != AUTH_OK) {
         log_info("auth_refused", "reason=%s", auth_result_name(r));
+        metrics_upgrade_refused(REFUSED_AUTH);
         return http_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "www-authenticate:", "Bearer error=\"invalid_token\"");
     }
     uint64_t penalty_ms = rate_penalty_left(br->rates, claims.sub, uv_now(&br->loop));
     if (penalty_ms > 0) { /* closed with 4029 moments ago: reconnecting is no way around the limit */
         char seconds[24];
         snprintf(seconds, sizeof seconds, "%llu", (unsigned long long)(penalty_ms + 999) / 1000);
-        log_info("upgrade_refused", "reason=rate_limit user=%s retry_after=%s", claims.sub, seconds);
+        char user[LOG_QUOTED_ID];
+        log_info("upgrade_refused", "reason=rate_limit user=%s retry_after=%s", log_quote(user, sizeof user, claims.sub),
+                 seconds);
+        metrics_upgrade_refused(REFUSED_RATE_LIMIT);
         return http_refuse(wsi, 429 /* Too Many Requests */, "retry-after:", seconds);
+    }
+    unsigned held = rate_user_connections(br->rates, claims.sub);
+    if (held >= (unsigned)br->cfg.max_connections_per_user) {
+        /* 429, not 503: the bridge has room, this user has used their share (docs/configuration.md). */
+        char user[LOG_QUOTED_ID];
+        log_info("upgrade_refused", "reason=per_user user=%s connections=%u", log_quote(user, sizeof user, claims.sub),
+                 held);
+        metrics_upgrade_refused(REFUSED_PER_USER);
+        return http_refuse(wsi, 429 /* Too Many Requests */, NULL, NULL);
     }
     struct auth_claims *carried = malloc(sizeof *carried);
     if (!carried)
@@ -99,7 +126,8 @@ static int established(struct bridge *br, struct lws *wsi, struct per_connection
         return -1;
     struct session *s = pc->session;
     const char *user = session_claims(s)->sub;
-    log_debug("connected", "conn=%s user=%s", session_conn_id(s), user);
+    char quoted[LOG_QUOTED_ID];
+    log_debug("connected", "conn=%s user=%s", session_conn_id(s), log_quote(quoted, sizeof quoted, user));
     session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", session_conn_id(s), "user",
                                    user, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
     return 0;
@@ -117,6 +145,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
 
     switch (reason) {
     case LWS_CALLBACK_HTTP:
+        handshake_done(wsi);
         return br->http_ops->request(br, wsi, in ? (const char *)in : "/");
     case LWS_CALLBACK_HTTP_BODY:
         return br->http_ops->body(wsi, in, len);
@@ -137,7 +166,9 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return pc->session ? session_writable(pc->session) : 0;
     case LWS_CALLBACK_CLOSED:
         if (pc->session) {
-            log_debug("disconnected", "conn=%s user=%s", session_conn_id(pc->session), session_claims(pc->session)->sub);
+            char who[LOG_QUOTED_ID];
+            log_debug("disconnected", "conn=%s user=%s", session_conn_id(pc->session),
+                      log_quote(who, sizeof who, session_claims(pc->session)->sub));
             session_gone(pc->session);
             pc->session = NULL;
         }
@@ -145,8 +176,8 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
     case LWS_CALLBACK_WSI_DESTROY:
         if (pc)
             br->http_ops->forget(wsi);
-        /* An upgrade accepted but never established still owns its claims. */
-        free(lws_get_opaque_user_data(wsi));
+        if (!acceptor_handshake_end(wsi, true)) /* else it never sent a whole request */
+            free(lws_get_opaque_user_data(wsi)); /* an upgrade accepted but never established owns its claims */
         lws_set_opaque_user_data(wsi, NULL);
         break;
     default:

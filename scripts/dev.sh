@@ -64,8 +64,18 @@ PGOPTIONS="-c client_min_messages=warning" psql -X -q -v ON_ERROR_STOP=1 -f exam
 
 [ -s "$secret_file" ] || { umask 077; openssl rand -hex 32 > "$secret_file"; }
 
+# The bridge logs in as a role holding only rt_bridge, as in a real deployment (docker/postgres-init.sh
+# does the same), so the demo exercises the privileges production has, not the superuser's.
+bridge_role=pgrt_dev_bridge
+psql -X -q -v ON_ERROR_STOP=1 -v role="$bridge_role" <<'SQL'
+SELECT pg_catalog.format('CREATE ROLE %I LOGIN', :'role')
+ WHERE NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles WHERE rolname = :'role') \gexec
+SELECT pg_catalog.format('GRANT rt_bridge TO %I', :'role')
+ WHERE NOT pg_catalog.pg_has_role(:'role', 'rt_bridge', 'MEMBER') \gexec
+SQL
+
 stop_bridge
-RT_JWT_SECRET=$(cat "$secret_file") RT_PORT=$port nohup build/rt-bridge serve >>"$home/bridge.log" 2>&1 &
+PGUSER=$bridge_role RT_JWT_SECRET=$(cat "$secret_file") RT_PORT=$port nohup build/rt-bridge serve >>"$home/bridge.log" 2>&1 &
 echo $! > "$pid_file"
 
 for _ in $(seq 100); do
@@ -95,7 +105,7 @@ pgrt is running.
   tokens       alice: $(token alice)
                bob:   $(token bob)
                more:  scripts/dev.sh token USER [admin]
-  psql         psql -h 127.0.0.1 -p $pg_port -U postgres pgrt
+  psql         psql -h 127.0.0.1 -p $pg_port -U postgres pgrt   (the bridge itself logs in as $bridge_role)
   logs         $home/bridge.log, $home/assistant.log, $home/meeting-sim.log
   stop         scripts/dev.sh stop
 MSG

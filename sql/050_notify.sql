@@ -34,45 +34,63 @@ $$;
 
 COMMENT ON FUNCTION rt.channels() IS 'Every channel a bridge must LISTEN to: the 16 room channels and the system channel.';
 
--- The largest payload pg_notify accepts (8000 bytes fails and aborts the transaction).
+-- The largest frame a NOTIFY carries: pg_notify accepts 7999 bytes (8000 fails and aborts the
+-- transaction), less the authentication tag rt.notify_sign appends (sql/055_notify_auth.sql).
 CREATE OR REPLACE FUNCTION rt.notify_max_bytes() RETURNS integer
     LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-AS $$ BEGIN RETURN 7999; END $$;
+AS $$ BEGIN RETURN 7999 - 85; END $$;
 
-COMMENT ON FUNCTION rt.notify_max_bytes() IS 'Internal: the largest NOTIFY payload, in bytes.';
+COMMENT ON FUNCTION rt.notify_max_bytes() IS 'Internal: the largest frame a NOTIFY carries (7999 bytes less the tag), in bytes.';
 
--- rt.emit: NOTIFY one wire frame and return the payload actually sent.
+-- rt.notification: the NOTIFY (channel and payload) that carries one wire frame. This is the ONE place
+-- that turns a frame into what is sent: every NOTIFY of pgrt, from single calls and from the set-based
+-- write path alike, goes through rt.emit, which sends what this returns, authenticated by
+-- rt.notify_sign (the tag the bridge checks and strips).
 -- A frame with "room" goes to the room's channel, anything else to the system channel. A persisted
 -- event too large for NOTIFY is announced as {"type":"ref","room":R,"seq":N}, which a bridge resolves
 -- with rt.events_since(R, N - 1, 1); a frame without seq cannot be fetched later, so it is refused.
+CREATE OR REPLACE FUNCTION rt.notification(frame jsonb, OUT channel text, OUT payload text)
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    payload := frame::text;
+    IF frame ? 'room' THEN
+        channel := rt.room_channel(frame ->> 'room');
+    ELSE
+        channel := rt.system_channel();
+    END IF;
+    IF octet_length(payload) > rt.notify_max_bytes() THEN
+        IF frame ? 'seq' THEN
+            payload := jsonb_build_object('type', 'ref', 'room', frame -> 'room', 'seq', frame -> 'seq')::text;
+        ELSE
+            PERFORM rt.raise('TOO_LARGE',
+                             format('this %s is %s bytes; live-only frames are limited to %s bytes',
+                                    CASE WHEN frame ? 'room' THEN 'signal' ELSE 'system frame' END,
+                                    octet_length(payload), rt.notify_max_bytes()));
+        END IF;
+    END IF;
+END
+$$;
+
+COMMENT ON FUNCTION rt.notification(jsonb) IS
+    'Internal: the channel and payload that carry a wire frame (a ref for persisted events over rt.notify_max_bytes(); TOO_LARGE for others).';
+
+-- rt.emit: NOTIFY one wire frame, authenticated (rt.notify_sign), and return the frame as clients
+-- receive it (the bridge strips the tag).
 CREATE OR REPLACE FUNCTION rt.emit(frame jsonb) RETURNS text
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    v_payload text := frame::text;
-    v_channel text;
+    n record;
 BEGIN
-    IF frame ? 'room' THEN
-        v_channel := rt.room_channel(frame ->> 'room');
-    ELSE
-        v_channel := rt.system_channel();
-    END IF;
-    IF octet_length(v_payload) > rt.notify_max_bytes() THEN
-        IF frame ? 'seq' THEN
-            v_payload := jsonb_build_object('type', 'ref', 'room', frame -> 'room', 'seq', frame -> 'seq')::text;
-        ELSE
-            PERFORM rt.raise('TOO_LARGE',
-                             format('this %s is %s bytes; live-only frames are limited to %s bytes',
-                                    CASE WHEN frame ? 'room' THEN 'signal' ELSE 'system frame' END,
-                                    octet_length(v_payload), rt.notify_max_bytes()));
-        END IF;
-    END IF;
-    PERFORM pg_notify(v_channel, v_payload);
-    RETURN v_payload;
+    n := rt.notification(frame);
+    PERFORM pg_notify(n.channel, rt.notify_sign(n.payload));
+    RETURN n.payload;
 END
 $$;
 
 COMMENT ON FUNCTION rt.emit(jsonb) IS
-    'Internal: NOTIFY a wire frame on its channel (a ref for persisted events over 7999 bytes); returns the payload sent.';
+    'Internal: NOTIFY a wire frame on its channel, tagged (see rt.notification); returns the frame as clients receive it.';

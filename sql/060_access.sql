@@ -28,6 +28,28 @@ $$;
 
 COMMENT ON FUNCTION rt.member_role(text, text) IS 'Internal: a member''s role in a room, NULL when not a member.';
 
+-- The visibility and rights rule, as a value (NULL: allowed). role is the actor's role in the room
+-- (NULL when the actor is not a member or the room does not exist: the same words either way);
+-- holds_right whether that role holds right_name. The set-based write path (sql/215_send.sql) asks
+-- this for every command at once; rt.room_for raises it for single calls.
+CREATE OR REPLACE FUNCTION rt.access_problem(actor text, room text, role text, holds_right boolean, right_name text)
+    RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    IF role IS NULL THEN
+        RETURN rt.problem('FORBIDDEN', format('%s is not a member of room %s', actor, room));
+    ELSIF NOT holds_right THEN
+        RETURN rt.problem('FORBIDDEN', format('a %s of room %s may not %s', role, room, replace(right_name, '_', ' ')));
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION rt.access_problem(text, text, text, boolean, text) IS
+    'Internal: FORBIDDEN unless the actor is a member whose role holds the right (as a value).';
+
 -- rt.room_for: the room row, after checking that `actor` (when not NULL) holds `right_name` in it.
 -- With lock, the row is locked FOR NO KEY UPDATE first: that lock serializes every write to the room
 -- (seq assignment, state moves, presence changes) and the checks below then see the latest state.
@@ -56,14 +78,8 @@ BEGIN
     IF r.id IS NOT NULL THEN
         v_role := rt.member_role(room, actor);
     END IF;
-    IF v_role IS NULL THEN
-        -- Same words whether or not the room exists.
-        PERFORM rt.raise('FORBIDDEN', format('%s is not a member of room %s', actor, room));
-    END IF;
-    IF NOT rt.has_right(v_role, right_name) THEN
-        PERFORM rt.raise('FORBIDDEN', format('a %s of room %s may not %s', v_role, room,
-                                              replace(right_name, '_', ' ')));
-    END IF;
+    PERFORM rt.raise_problem(rt.access_problem(actor, room, v_role,
+                                               v_role IS NOT NULL AND rt.has_right(v_role, right_name), right_name));
     RETURN r;
 END
 $$;
@@ -72,19 +88,45 @@ COMMENT ON FUNCTION rt.room_for(text, text, text, boolean) IS
     'Internal: the room, checked for the actor''s right (FORBIDDEN / NOT_FOUND), optionally locked.';
 
 -- Writes to an ended room are refused with CONFLICT; reads keep working.
-CREATE OR REPLACE FUNCTION rt.ensure_open(r rt.rooms) RETURNS void
-    LANGUAGE plpgsql STABLE
+CREATE OR REPLACE FUNCTION rt.open_problem(room text, ended_at timestamptz) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    IF r.ended_at IS NOT NULL THEN
-        PERFORM rt.raise('CONFLICT', format('room %s has ended', r.id),
-                         detail => 'an ended room is read-only');
+    IF ended_at IS NOT NULL THEN
+        RETURN rt.problem('CONFLICT', format('room %s has ended', room), detail => 'an ended room is read-only');
     END IF;
+    RETURN NULL;
 END
 $$;
 
+COMMENT ON FUNCTION rt.open_problem(text, timestamptz) IS 'Internal: CONFLICT when the room has ended (as a value).';
+
+CREATE OR REPLACE FUNCTION rt.ensure_open(r rt.rooms) RETURNS void
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$ BEGIN PERFORM rt.raise_problem(rt.open_problem(r.id, r.ended_at)); END $$;
+
 COMMENT ON FUNCTION rt.ensure_open(rt.rooms) IS 'Internal: CONFLICT when the room has ended.';
+
+-- The size limit of a stored event, checked on its final wire JSON (max_bytes: max_event_bytes).
+CREATE OR REPLACE FUNCTION rt.event_size_problem(event jsonb, max_bytes integer) RETURNS jsonb
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_bytes integer := octet_length(event::text);
+BEGIN
+    IF v_bytes > max_bytes THEN
+        RETURN rt.problem('TOO_LARGE', format('the event would be %s bytes; the limit is %s', v_bytes, max_bytes),
+                          hint => 'the limit is the setting max_event_bytes');
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+COMMENT ON FUNCTION rt.event_size_problem(jsonb, integer) IS
+    'Internal: TOO_LARGE when an event''s wire JSON exceeds max_bytes (as a value).';
 
 -- rt.append_event: store one event with the room's next seq and NOTIFY it. The caller holds the room
 -- lock (rt.room_for(..., lock => true)). The size limit is checked on the final wire JSON, before
@@ -102,11 +144,7 @@ DECLARE
 BEGIN
     SELECT r.last_seq + 1 INTO v_seq FROM rt.rooms r WHERE r.id = append_event.room;
     v_event := rt.event_json(room, v_seq, event, actor, v_at, data);
-    IF octet_length(v_event::text) > v_max THEN
-        PERFORM rt.raise('TOO_LARGE', format('the event would be %s bytes; the limit is %s',
-                                             octet_length(v_event::text), v_max),
-                         hint => 'the limit is the setting max_event_bytes');
-    END IF;
+    PERFORM rt.raise_problem(rt.event_size_problem(v_event, v_max));
     UPDATE rt.rooms r SET last_seq = v_seq WHERE r.id = append_event.room;
     INSERT INTO rt.events (room, seq, event, actor, data, at)
     VALUES (room, v_seq, event, actor, data, v_at);

@@ -1,7 +1,9 @@
--- Messages: post (idempotent by client_msg_id), edit, delete.
+-- Messages: post (idempotent by client_msg_id per author), edit, delete.
 
--- rt.post_message: append a `message` event. With a client_msg_id already stored in the room, the
--- stored event is returned and nothing new is written (safe retries; the id alone is the key).
+-- rt.post_message: append a `message` event. With a client_msg_id the same author already used in the
+-- room, the stored event is returned and nothing new is written (safe retries; the key is (room,
+-- author, client_msg_id), so one member cannot pre-empt another's id). A batch of one through the
+-- set-based write path, rt.apply_sends (sql/215_send.sql), which holds every rule of posting.
 CREATE OR REPLACE FUNCTION rt.post_message(room text, author text, body text, media_url text DEFAULT NULL,
                                            meta jsonb DEFAULT '{}', client_msg_id text DEFAULT NULL)
     RETURNS jsonb
@@ -9,43 +11,20 @@ CREATE OR REPLACE FUNCTION rt.post_message(room text, author text, body text, me
     SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-    r       rt.rooms;
-    e       rt.events;
-    v_event jsonb;
+    o record;
 BEGIN
-    PERFORM rt.check_room_id(room);
-    PERFORM rt.check_ident(author, 'author');
-    PERFORM rt.check_body(body);
-    PERFORM rt.check_media_url(media_url);
-    PERFORM rt.check_object(meta, 'meta', rt.setting_int('max_meta_bytes'));
-    PERFORM rt.check_ident(client_msg_id, 'client_msg_id', required => false);
-
-    r := rt.room_for(room, author, 'send', true);
-    -- Under the room lock: a concurrent post with the same client_msg_id has either committed (and
-    -- is found here) or will find ours.
-    IF client_msg_id IS NOT NULL THEN
-        SELECT ev.* INTO e
-          FROM rt.messages m JOIN rt.events ev ON ev.room = m.room AND ev.seq = m.seq
-         WHERE m.room = post_message.room AND m.client_msg_id = post_message.client_msg_id;
-        IF FOUND THEN
-            RETURN rt.event_json(e);
-        END IF;
+    SELECT * INTO o FROM rt.apply_sends(jsonb_build_array(jsonb_build_object(
+        'i', 0, 'frame', false, 'user', author, 'room', room, 'body', body, 'media_url', media_url,
+        'meta', meta, 'client_msg_id', client_msg_id)));
+    IF NOT o.ok THEN
+        PERFORM rt.raise_problem(o.reply);
     END IF;
-    PERFORM rt.ensure_open(r);
-
-    v_event := rt.append_event(room, 'message', author,
-                               jsonb_build_object('body', body, 'media_url', media_url, 'meta', meta,
-                                                  'client_msg_id', client_msg_id));
-    -- search_config makes the message searchable (migrations/0041_search.sql).
-    INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at, search_config)
-    VALUES (room, (v_event ->> 'seq')::bigint, author, body, media_url, meta, client_msg_id,
-            (v_event ->> 'at')::timestamptz, rt.search_config(room));
-    RETURN v_event;
+    RETURN o.reply;
 END
 $$;
 
 COMMENT ON FUNCTION rt.post_message(text, text, text, text, jsonb, text) IS
-    'Post a message (appends message); idempotent by client_msg_id. Returns the event.';
+    'Post a message (appends message); idempotent by (room, author, client_msg_id). Returns the event.';
 
 -- The message at seq, locked, for an edit or delete by actor. Only the author (while still holding
 -- the send right) or a member with the moderate right may change it. A missing, deleted or pruned

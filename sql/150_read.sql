@@ -55,6 +55,46 @@ $$;
 COMMENT ON FUNCTION rt.history(text, bigint, integer, text) IS
     'The newest max (1..1000) events before before_seq, in ascending seq; actor (optional) needs the read right.';
 
+-- The most bytes of event JSON one history reply carries (docs/protocol.md "history"): a quarter of
+-- the bridge's default --max-queue-bytes (1 MiB) and 4 maximal events (max_event_bytes 64 KiB), so a
+-- reply never outgrows the send queue that must hold it. A single event larger than this still
+-- comes, alone: a page always makes progress.
+CREATE OR REPLACE FUNCTION rt.history_max_bytes() RETURNS integer
+    LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE
+    SET search_path = pg_catalog, pg_temp
+AS $$ BEGIN RETURN 262144; END $$;
+
+COMMENT ON FUNCTION rt.history_max_bytes() IS 'The byte budget of one history reply''s events (256 KiB).';
+
+-- rt.history_page: the history reply of a client frame: {"events": [...]} plus "more": true when
+-- older events exist, which the client reads with before = events[0].seq. The newest `max` events
+-- before before_seq, cut (oldest first) to rt.history_max_bytes().
+CREATE OR REPLACE FUNCTION rt.history_page(room text, before_seq bigint, max integer, actor text) RETURNS jsonb
+    LANGUAGE plpgsql STABLE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_events jsonb;
+    v_first  bigint;
+BEGIN
+    SELECT jsonb_agg(p.j ORDER BY p.seq), min(p.seq) INTO v_events, v_first
+      FROM (SELECT s.seq, s.j
+              FROM (SELECT h.e AS j, (h.e ->> 'seq')::bigint AS seq,
+                           sum(octet_length(h.e::text)) OVER (ORDER BY (h.e ->> 'seq')::bigint DESC) AS running,
+                           octet_length(h.e::text) AS bytes
+                      FROM rt.history(room, before_seq, max, actor) AS h (e)) s
+             WHERE s.running <= rt.history_max_bytes() OR s.running = s.bytes) p;
+    v_events := jsonb_build_object('events', coalesce(v_events, '[]'::jsonb));
+    IF v_first IS NOT NULL AND EXISTS (SELECT 1 FROM rt.events x WHERE x.room = history_page.room AND x.seq < v_first) THEN
+        v_events := v_events || '{"more": true}';
+    END IF;
+    RETURN v_events;
+END
+$$;
+
+COMMENT ON FUNCTION rt.history_page(text, bigint, integer, text) IS
+    'Internal: a history reply {events[, more: true]}: at most max events and rt.history_max_bytes() bytes of them (one event at least).';
+
 -- rt.events_since: up to `max` events with seq > after_seq, ascending: replay for a (re)joining
 -- client and resolution of NOTIFY references. Events removed by retention are simply absent (see
 -- rt.join's "recovered").

@@ -69,7 +69,7 @@ COMMENT ON FUNCTION rt.frame_object(jsonb, text, boolean) IS 'Internal: an objec
 -- rt.dispatch: execute a join, leave, send, publish, signal, state, edit, delete, read, history,
 -- roster or search frame and return the reply's `data`:
 --   send, publish, state, edit, delete -> the event (wire shape), so the client learns its seq
---   history -> {"events": [...]}
+--   history -> {"events": [...]} + "more": true when older events exist (bounded in bytes: rt.history_page)
 --   search  -> {"results": [...]} (rt.dispatch_search in 260_search.sql)
 --   join    -> {room, kind, seq, state, version, presence, recovered, role} (+ occupancy above the
 --              room's presence threshold: docs/protocol.md "Presence and occupancy")
@@ -145,10 +145,7 @@ BEGIN
         IF v_limit NOT BETWEEN 1 AND 1000 THEN
             PERFORM rt.raise('BAD_REQUEST', '"limit" must be between 1 and 1000');
         END IF;
-        RETURN jsonb_build_object('events', coalesce(
-            (SELECT jsonb_agg(h.e ORDER BY (h.e ->> 'seq')::bigint)
-               FROM rt.history(v_room, rt.frame_int(frame, 'before', false), v_limit::integer, user_id) AS h (e)),
-            '[]'::jsonb));
+        RETURN rt.history_page(v_room, rt.frame_int(frame, 'before', false), v_limit::integer, user_id);
     WHEN 'roster' THEN
         v_limit := coalesce(rt.frame_int(frame, 'limit', false), 100);
         IF v_limit NOT BETWEEN 1 AND 1000 THEN

@@ -1,17 +1,101 @@
--- rt.batch: several client commands in one transaction, each isolated.
+-- rt.batch: several client commands in one transaction, each with its own outcome.
 --
 -- Why: a transaction that NOTIFYs holds a database-wide lock through its commit (WAL flush
 -- included), so one command per commit caps throughput at the flush rate. A batch pays one commit for
--- up to 64 commands. Each command runs in its own subtransaction: one that fails rolls back only its
--- own writes and NOTIFYs, and gets its own error object.
+-- up to 64 commands.
+--
+-- How (docs/sql-api.md "The write path"): `send` commands, the bulk of the traffic, are posted as a
+-- set by rt.apply_sends (sql/215_send.sql): one validation pass, one lock per room, one INSERT for all
+-- events. Every other command runs through rt.dispatch in its own subtransaction, as does each send
+-- of a set that hit an unexpected error (the fallback gives the answer a batch of one would: the
+-- rules are the same functions). A command that fails writes and notifies nothing either way.
+--
+-- Order: commands run by room id (stable: commands for the same room keep their relative order), so
+-- two batches touching the same rooms lock them in the same order and cannot deadlock; results come
+-- back by index. A room all of whose commands in the batch are sends joins the current set; a room
+-- with any other command ends the set (which is applied first) and runs command by command, so each
+-- room's events keep the order of its commands.
 --
 -- At most 64 commands: PostgreSQL caches 64 subtransaction ids per backend; beyond that, every
 -- snapshot in the cluster gets slower (subxid overflow). The functions dispatch calls open no
--- subtransactions of their own, so a batch uses at most 64.
---
--- Commands run in order of room id (stable: commands for the same room keep their relative order)
--- so that two batches touching the same rooms lock them in the same order and cannot deadlock;
--- results come back by index.
+-- subtransactions of their own, so a batch uses at most 64 (65 when a set fails and its commands are
+-- retried one by one: the set's own subtransaction has ended by then).
+
+-- One command through rt.dispatch in its own subtransaction: its reply data or its error object.
+CREATE OR REPLACE FUNCTION rt.batch_one(bridge_id text, idx integer, cmd jsonb, OUT ok boolean, OUT body text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_state  text;
+    v_msg    text;
+    v_detail text;
+    v_ctx    text;
+BEGIN
+    IF jsonb_typeof(cmd) <> 'object' THEN
+        PERFORM rt.raise('BAD_REQUEST', 'a command must be an object {"conn","user","frame"}');
+    END IF;
+    body := rt.dispatch(bridge_id, rt.frame_string(cmd, 'conn', true), rt.frame_string(cmd, 'user', true),
+                        rt.frame_object(cmd, 'frame', true))::text;
+    ok := true;
+EXCEPTION WHEN OTHERS THEN
+    -- Not swallowed: the error becomes this command's reply. Unexpected ones are logged in full here
+    -- because the client only ever sees a generic message.
+    GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
+                            v_detail = PG_EXCEPTION_DETAIL, v_ctx = PG_EXCEPTION_CONTEXT;
+    IF v_state NOT LIKE 'RT%' THEN
+        RAISE LOG 'rt.batch: bridge % command % failed: SQLSTATE % %; detail: %; context: %',
+                  bridge_id, idx, v_state, v_msg, v_detail, v_ctx;
+    END IF;
+    body := rt.error_body(v_state, v_msg)::text;
+    ok := false;
+END
+$$;
+
+COMMENT ON FUNCTION rt.batch_one(text, integer, jsonb) IS
+    'Internal: one batch command through rt.dispatch in its own subtransaction; (ok, reply data or error object).';
+
+-- A set of send commands (see rt.batch) through rt.apply_sends, in one subtransaction. Should the set
+-- fail as a whole (an error no rule decided: a broken constraint, a full disk), it is rolled back and
+-- each command runs alone through rt.batch_one instead, so only the command that causes the error
+-- gets it.
+CREATE OR REPLACE FUNCTION rt.batch_sends(bridge_id text, sends jsonb, cmds jsonb)
+    RETURNS TABLE (i integer, ok boolean, body text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_i integer[];
+    v_ok boolean[];
+    v_body text[];
+    v_one record;
+    v_idx integer;
+BEGIN
+    BEGIN
+        SELECT array_agg(a.i), array_agg(a.ok),
+               array_agg(CASE WHEN a.ok THEN a.reply::text
+                              ELSE jsonb_build_object('code', a.reply ->> 'code', 'message', a.reply ->> 'message',
+                                                      'retry', e.retry)::text END)
+          INTO v_i, v_ok, v_body
+          FROM rt.apply_sends(sends) a
+          LEFT JOIN rt.error_codes e ON e.code = a.reply ->> 'code' AND NOT a.ok;
+        RETURN QUERY SELECT * FROM unnest(v_i, v_ok, v_body);
+        RETURN;
+    EXCEPTION WHEN OTHERS THEN
+        NULL;  -- rolled back; each command is retried alone below
+    END;
+    FOR v_idx IN SELECT (s.c ->> 'i')::integer FROM jsonb_array_elements(sends) AS s (c) LOOP
+        v_one := rt.batch_one(bridge_id, v_idx, cmds -> v_idx);
+        i := v_idx;
+        ok := v_one.ok;
+        body := v_one.body;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+
+COMMENT ON FUNCTION rt.batch_sends(text, jsonb, jsonb) IS
+    'Internal: send commands of a batch as one set (rt.apply_sends), or one by one should the set fail unexpectedly.';
 
 CREATE OR REPLACE FUNCTION rt.batch(bridge_id text, commands jsonb)
     RETURNS TABLE (i integer, ok boolean, body text)
@@ -20,14 +104,11 @@ CREATE OR REPLACE FUNCTION rt.batch(bridge_id text, commands jsonb)
 AS $$
 DECLARE
     v_n      integer;
-    v_idx    integer;
-    v_cmd    jsonb;
+    c        record;
+    v_one    record;
+    v_sends  jsonb := '[]';
     v_oks    boolean[];
     v_bodies text[];
-    v_state  text;
-    v_msg    text;
-    v_detail text;
-    v_ctx    text;
 BEGIN
     PERFORM rt.check_ident(bridge_id, 'bridge_id');
     IF commands IS NULL OR jsonb_typeof(commands) <> 'array' THEN
@@ -38,38 +119,63 @@ BEGIN
         PERFORM rt.raise('BAD_REQUEST', format('a batch holds at most 64 commands, not %s', v_n));
     END IF;
 
-    FOR v_idx, v_cmd IN
-        SELECT (c.ord - 1)::integer, c.cmd
-          FROM jsonb_array_elements(commands) WITH ORDINALITY AS c (cmd, ord)
-         ORDER BY CASE WHEN jsonb_typeof(c.cmd -> 'frame' -> 'room') = 'string'
-                       THEN (c.cmd -> 'frame' ->> 'room') END COLLATE "C" NULLS FIRST,
-                  c.ord
+    -- A command joins the set when it is a well-formed send (every field of the JSON type the frame
+    -- readers of rt.dispatch accept) and its room has only such commands in this batch. Anything
+    -- else goes through rt.dispatch, which gives malformed commands their exact errors.
+    FOR c IN
+        WITH cmd AS (
+            SELECT (x.ord - 1)::integer AS idx, x.cmd,
+                   CASE WHEN jsonb_typeof(x.cmd -> 'frame' -> 'room') = 'string'
+                        THEN (x.cmd -> 'frame' ->> 'room') END AS room
+              FROM jsonb_array_elements(commands) WITH ORDINALITY AS x (cmd, ord)),
+        shaped AS (
+            SELECT cmd.*,
+                   coalesce(jsonb_typeof(cmd.cmd) = 'object'
+                        AND jsonb_typeof(cmd.cmd -> 'conn') = 'string'
+                        AND jsonb_typeof(cmd.cmd -> 'user') = 'string'
+                        AND jsonb_typeof(cmd.cmd -> 'frame') = 'object'
+                        AND cmd.cmd -> 'frame' -> 'type' = '"send"'
+                        AND cmd.room IS NOT NULL
+                        AND jsonb_typeof(cmd.cmd -> 'frame' -> 'body') = 'string'
+                        AND coalesce(jsonb_typeof(cmd.cmd -> 'frame' -> 'media_url'), 'null') IN ('string', 'null')
+                        AND coalesce(jsonb_typeof(cmd.cmd -> 'frame' -> 'meta'), 'null') IN ('object', 'null')
+                        AND coalesce(jsonb_typeof(cmd.cmd -> 'frame' -> 'client_msg_id'), 'null') IN ('string', 'null'),
+                        false) AS is_send
+              FROM cmd)
+        SELECT s.idx, s.cmd, s.is_send AND bool_and(s.is_send) OVER (PARTITION BY s.room) AS in_set
+          FROM shaped s
+         ORDER BY s.room COLLATE "C" NULLS FIRST, s.idx
     LOOP
-        BEGIN
-            IF jsonb_typeof(v_cmd) <> 'object' THEN
-                PERFORM rt.raise('BAD_REQUEST', 'a command must be an object {"conn","user","frame"}');
-            END IF;
-            v_bodies[v_idx + 1] := rt.dispatch(bridge_id, rt.frame_string(v_cmd, 'conn', true),
-                                               rt.frame_string(v_cmd, 'user', true),
-                                               rt.frame_object(v_cmd, 'frame', true))::text;
-            v_oks[v_idx + 1] := true;
-        EXCEPTION WHEN OTHERS THEN
-            -- Not swallowed: the error becomes this command's reply. Unexpected ones are logged in
-            -- full here because the client only ever sees a generic message.
-            GET STACKED DIAGNOSTICS v_state = RETURNED_SQLSTATE, v_msg = MESSAGE_TEXT,
-                                    v_detail = PG_EXCEPTION_DETAIL, v_ctx = PG_EXCEPTION_CONTEXT;
-            IF v_state NOT LIKE 'RT%' THEN
-                RAISE LOG 'rt.batch: bridge % command % failed: SQLSTATE % %; detail: %; context: %',
-                          bridge_id, v_idx, v_state, v_msg, v_detail, v_ctx;
-            END IF;
-            v_bodies[v_idx + 1] := rt.error_body(v_state, v_msg)::text;
-            v_oks[v_idx + 1] := false;
-        END;
+        IF c.in_set THEN
+            v_sends := v_sends || jsonb_build_array(jsonb_build_object(
+                'i', c.idx, 'frame', true, 'conn', c.cmd ->> 'conn', 'user', c.cmd ->> 'user',
+                'room', c.cmd -> 'frame' ->> 'room', 'body', c.cmd -> 'frame' ->> 'body',
+                'media_url', c.cmd -> 'frame' ->> 'media_url',
+                'meta', coalesce(nullif(c.cmd -> 'frame' -> 'meta', 'null'), '{}'),
+                'client_msg_id', c.cmd -> 'frame' ->> 'client_msg_id'));
+            CONTINUE;
+        END IF;
+        IF jsonb_array_length(v_sends) > 0 THEN
+            FOR v_one IN SELECT * FROM rt.batch_sends(bridge_id, v_sends, commands) LOOP
+                v_oks[v_one.i + 1] := v_one.ok;
+                v_bodies[v_one.i + 1] := v_one.body;
+            END LOOP;
+            v_sends := '[]';
+        END IF;
+        v_one := rt.batch_one(bridge_id, c.idx, c.cmd);
+        v_oks[c.idx + 1] := v_one.ok;
+        v_bodies[c.idx + 1] := v_one.body;
     END LOOP;
+    IF jsonb_array_length(v_sends) > 0 THEN
+        FOR v_one IN SELECT * FROM rt.batch_sends(bridge_id, v_sends, commands) LOOP
+            v_oks[v_one.i + 1] := v_one.ok;
+            v_bodies[v_one.i + 1] := v_one.body;
+        END LOOP;
+    END IF;
 
     RETURN QUERY SELECT g - 1, v_oks[g], v_bodies[g] FROM generate_series(1, v_n) AS g ORDER BY g;
 END
 $$;
 
 COMMENT ON FUNCTION rt.batch(text, jsonb) IS
-    'Bridge entry point: up to 64 commands {conn, user, frame} in one transaction, each isolated; one row per command (i, ok, body JSON text).';
+    'Bridge entry point: up to 64 commands {conn, user, frame} in one transaction, each with its own outcome; sends are applied as a set. One row per command (i, ok, body JSON text).';

@@ -245,7 +245,7 @@ BEGIN
         SELECT p.room, greatest(a.upto, p.last_seq - p.keep_events) AS upto
           FROM pol p LEFT JOIN by_age a ON a.room = p.room
          WHERE a.upto IS NOT NULL OR p.last_seq - p.keep_events > 0),
-    -- Messages first, explicitly: they do not depend on a foreign-key cascade from rt.events.
+    -- Messages first, explicitly: rt.messages has no foreign key to rt.events (migration 0012).
     gone_messages AS (
         DELETE FROM rt.messages m USING cut WHERE m.room = cut.room AND m.seq <= cut.upto),
     gone AS (

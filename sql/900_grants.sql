@@ -63,8 +63,23 @@ GRANT EXECUTE ON FUNCTION
     rt.error_code_map(),
     rt.error_body(text, text),
     rt.schema_version(),
-    rt.maintenance()
+    rt.maintenance(),
+    rt.notify_keys_for_bridge()
 TO rt_bridge;
+
+-- CONNECT was taken from PUBLIC (migrations/0020_notify_auth.sql): only pgrt's roles, and roles the
+-- operator grants it to, may connect, and so LISTEN to room channels or NOTIFY (docs/operations.md
+-- "Trust model"). Every rt_* role that exists gets it.
+DO $connect$
+DECLARE
+    r text;
+BEGIN
+    FOR r IN SELECT rolname FROM pg_catalog.pg_roles
+              WHERE rolname IN ('rt_bridge', 'rt_service', 'rt_compliance') ORDER BY rolname LOOP
+        EXECUTE pg_catalog.format('GRANT CONNECT ON DATABASE %I TO %I', pg_catalog.current_database(), r);
+    END LOOP;
+END
+$connect$;
 
 -- Maintenance mode: read by services too; switched by the operator (the owner) or rt_service.
 GRANT EXECUTE ON FUNCTION rt.maintenance(), rt.set_maintenance(boolean, text) TO rt_service;

@@ -149,7 +149,10 @@ export class Room {
   edit(seq: number, body: string, options?: CommandOptions): Promise<PersistedEvent<{ seq: number; body: string }>>;
   delete(seq: number, options?: CommandOptions): Promise<PersistedEvent<{ seq: number }>>;
   read(seq: number, options?: CommandOptions): Promise<Record<string, never>>;
+  /** At most `limit` events and 256 KiB of them: fewer may come although older ones exist (see historyPage). */
   history(options?: CommandOptions & { before?: number; limit?: number }): Promise<PersistedEvent[]>;
+  /** One history page; `more` is true while older events exist: page on with before = events[0].seq. */
+  historyPage(options?: CommandOptions & { before?: number; limit?: number }): Promise<{ events: PersistedEvent[]; more: boolean }>;
   /** One page of who is online (the roster frame). */
   roster(options?: CommandOptions & { after?: string; limit?: number }): Promise<RosterPage>;
   typing(active?: boolean): void;

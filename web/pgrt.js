@@ -602,13 +602,22 @@ export class Room extends Emitter {
     return this.client._request({ type: 'read', room: this.id, seq }, { room: this, idempotent: true, ...opts });
   }
 
-  /** The newest `limit` events with seq < before (or the newest overall), ascending. */
-  async history({ before, limit, timeout } = {}) {
+  /**
+   * The newest `limit` events with seq < before (or the newest overall), ascending. A reply also
+   * stops at 256 KiB of events (docs/protocol.md "history"): fewer than `limit` may come although
+   * older ones exist. historyPage() says so; history() returns the events only.
+   */
+  async history(opts = {}) {
+    return (await this.historyPage(opts)).events;
+  }
+
+  /** One history page: {events, more}; `more` is true while older events exist (page on with before: events[0].seq). */
+  async historyPage({ before, limit, timeout } = {}) {
     const frame = { type: 'history', room: this.id };
     if (before !== undefined && before !== null) frame.before = before;
     if (limit !== undefined) frame.limit = limit;
     const data = await this.client._request(frame, { room: this, idempotent: true, timeout });
-    return Array.isArray(data.events) ? data.events : [];
+    return { events: Array.isArray(data.events) ? data.events : [], more: data.more === true };
   }
 
   /**
@@ -790,10 +799,11 @@ export class Room extends Emitter {
       let upTo = before;
       while (upTo - 1 > this.lastSeq) {
         const limit = Math.min(1000, upTo - 1 - this.lastSeq);
-        const page = await this.history({ before: upTo, limit });
+        const { events: page, more } = await this.historyPage({ before: upTo, limit });
         const fresh = page.filter((e) => Number.isSafeInteger(e.seq) && e.seq > this.lastSeq && e.seq < upTo);
         fetched.unshift(...fresh);
-        if (page.length < limit || fresh.length === 0) break; // older ones are gone
+        // A short page with more: true was cut by the byte budget; without it, older ones are gone.
+        if ((page.length < limit && !more) || fresh.length === 0) break;
         upTo = fresh[0].seq;
       }
       for (const ev of fetched) if (!this._held.has(ev.seq)) this._held.set(ev.seq, ev);

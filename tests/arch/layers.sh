@@ -16,7 +16,7 @@ set -euo pipefail
 declare -A LAYER=(
   # 0: leaves, knowing no other module of the bridge
   [log]=0 [config]=0 [auth]=0 [outbuf]=0 [wsframe]=0 [ratelimit]=0 [frame_parse]=0 [notify_parse]=0
-  [http_input]=0 [metrics]=0 [protocol]=0 [http_reply]=0
+  [http_input]=0 [metrics]=0 [protocol]=0 [http_reply]=0 [notify_auth]=0
   # 1: transport (WebSocket connections) and database (libpq connections): neither knows rooms or commands
   [session]=1 [ws]=1 [acceptor]=1 [pgconn]=1 [pool]=1 [listener]=1 [migrate]=1
   # 2: what the bridge does with them: rooms and delivery, commands, presence, the bridge's own rows

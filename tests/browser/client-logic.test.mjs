@@ -69,6 +69,34 @@ test('events are delivered once, in order; a gap is filled from history first', 
   assert.equal(room.lastSeq, 5);
 });
 
+test('a gap fill whose history page was cut by the byte budget (more: true) pages on instead of reporting a gap', async () => {
+  const f = await fake();
+  const c = client(f.url);
+  const room = c.join(R);
+  const seen = record(room);
+  const gaps = [];
+  room.on('gap', (g) => gaps.push(g));
+  const p = await f.connection();
+  p.welcome();
+  await p.acceptJoin(R, 0);
+  await room.ready;
+  p.send(event(R, 1));
+  p.send(event(R, 6)); // 2..5 are missing
+  const h1 = await p.next((fr) => fr.type === 'history');
+  assert.deepEqual({ before: h1.before, limit: h1.limit }, { before: 6, limit: 4 });
+  p.reply(h1, { events: [event(R, 4), event(R, 5)], more: true }); // two fit the budget
+  const h2 = await p.next((fr) => fr.type === 'history');
+  assert.deepEqual({ before: h2.before, limit: h2.limit }, { before: 4, limit: 2 });
+  p.reply(h2, { events: [event(R, 2), event(R, 3)], more: true });
+  await until(() => seen.length === 6, { what: 'six events' });
+  assert.deepEqual(seen, [1, 2, 3, 4, 5, 6]);
+  assert.deepEqual(gaps, []);
+  const page = await Promise.all([room.historyPage({ limit: 3 }), p.next((fr) => fr.type === 'history')
+    .then((h) => p.reply(h, { events: [event(R, 5), event(R, 6)], more: true }))]);
+  assert.deepEqual(page[0].events.map((e) => e.seq), [5, 6]);
+  assert.equal(page[0].more, true);
+});
+
 test('a gap that history cannot fill (pruned) is reported, then delivery goes on', async () => {
   const f = await fake();
   const c = client(f.url);

@@ -222,6 +222,12 @@ check('nginx forwards the WebSocket upgrade', 'proxy_set_header Upgrade $http_up
 for t in ('proxy_read_timeout', 'proxy_send_timeout'):
     m = re.search(t + r'\s+(\d+)s', ng)
     check(f'nginx {t} exceeds twice the heartbeat ({2*hb}s)', m and int(m.group(1)) > 2 * hb)
+# Browsers send ?token=JWT: the access log must not record query strings (or the default format).
+logs = re.findall(r'^\s*access_log\s+(\S+)(?:\s+(\S+))?\s*;', ng, re.M)
+formats = dict(re.findall(r"log_format\s+(\S+)\s+((?:'[^']*'\s*)+);", ng))
+check('nginx access logs use a named format without the query string',
+      logs and all(f and f.rstrip(';') in formats for _, f in logs)
+      and not any(v in ''.join(formats.values()) for v in ('$request ', '$request"', '$request_uri', '$args', '$query_string', '$arg_')))
 if 'nginx' in s:
     check('nginx mounts docker/nginx.conf', any(str(v).startswith('./nginx.conf:') for v in s['nginx'].get('volumes', [])))
 for good, what in res:

@@ -292,6 +292,24 @@ describe('hostile input never breaks other clients\' commands', () => {
       Promise.race([x.request({ type: 'send', room: r, body: 'bad\u0000' }), x.next((f) => f.type === 'error')]));
     assert.equal((b.error ?? b).code, 'BAD_REQUEST', JSON.stringify(b));
   });
+
+  // A raw NUL byte between tokens: jansson reads on past it, libpq would cut the rt.batch text there.
+  for (const [name, raw] of [
+    ['after a number', (r) => `{"type":"history","room":"${r}","ref":"nul","limit":1\u0000}`],
+    ['before the closing brace of a send', (r) => `{"type":"send","room":"${r}","ref":"nul","body":"x"\u0000}`],
+  ]) {
+    test(`a raw NUL byte ${name}, amid valid sends from others, fails alone with its ref`, async () => {
+      const b = await failsAloneAmidGoodSends((x, r) => {
+        const reply = x.next((f) => (f.type === 'reply' && f.ref === 'nul') || f.type === 'error', 5000);
+        x.ws.send(raw(r));
+        return reply;
+      });
+      assert.equal(b.type, 'reply', JSON.stringify(b));
+      assert.equal(b.ok, false);
+      assert.equal(b.error.code, 'BAD_REQUEST', JSON.stringify(b));
+      assert.match(b.error.message, /NUL byte/);
+    });
+  }
 });
 
 describe('numbers PostgreSQL cannot hold', () => {

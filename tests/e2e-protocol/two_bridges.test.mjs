@@ -142,7 +142,10 @@ test('signals (typing, read) cross bridges; a client_msg_id retry on the other b
   const typing = await a.next((f) => f.type === 'event' && f.room === room && f.event === 'typing');
   checkSignal(typing, { room, event: 'typing', actor: bob });
   const first = await a.ok({ type: 'send', room, body: 'once', client_msg_id: 'cross-1' });
-  const retry = await b.ok({ type: 'send', room, body: 'once', client_msg_id: 'cross-1' });
+  // The retry comes from alice's connection to the other bridge: client_msg_id is keyed per
+  // (room, author, id) (docs/protocol.md), so only the author's own retry returns the stored event.
+  const a2 = await open(b2, alice);
+  const retry = await a2.ok({ type: 'send', room, body: 'once', client_msg_id: 'cross-1' });
   assert.equal(retry.seq, first.seq);
   assert.deepEqual(retry, first);
   await b.ok({ type: 'read', room, seq: first.seq });
@@ -152,5 +155,5 @@ test('signals (typing, read) cross bridges; a client_msg_id retry on the other b
   const last = await a.ok({ type: 'send', room, body: 'after' });
   await b.waitSeq(room, last.seq);
   assert.deepEqual(b.seqs(room), [first.seq, last.seq], 'the retry stored nothing new');
-  await closeAll(a, b);
+  await closeAll(a, a2, b);
 });

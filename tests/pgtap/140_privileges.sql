@@ -38,7 +38,9 @@ SELECT set_eq($$SELECT p.oid::regprocedure::text FROM pg_proc p
                     'rt.events_since(text,bigint,integer,text)', 'rt.history(text,bigint,integer,text)',
                     'rt.notify_user(text,text,jsonb)', 'rt.broadcast(text,jsonb)', 'rt.room_channel(text)', 'rt.system_channel()',
                     'rt.channels()', 'rt.error_code_map()', 'rt.error_body(text,text)', 'rt.schema_version()',
-                    'rt.maintenance()', 'rt.occupancy(text,text)', 'rt.roster(text,text,text,integer)'],
+                    'rt.maintenance()', 'rt.occupancy(text,text)', 'rt.roster(text,text,text,integer)',
+                    -- docs/operations.md "Trust model": the keys that authenticate NOTIFY payloads
+                    'rt.notify_keys_for_bridge()'],
               'rt_bridge executes exactly the bridge functions');
 SELECT is((SELECT count(*)::int FROM pg_proc p
             WHERE p.pronamespace = 'rt'::regnamespace

@@ -8,7 +8,7 @@
 # LISTENing session received the room's NOTIFYs in seq order, each payload the stored event (or a
 # reference for an oversized one), and none for a failed command of a batch; clients racing with the same client_msg_id store it once and all
 # get the same event back; one user's connections joining (leaving) at once produce one presence
-# joined (left). Each run uses fresh rooms and removes them afterwards, so it can run
+# joined (left); concurrent batches on the same rooms keep every room's seq gap-free and in commit order. Each run uses fresh rooms and removes them afterwards, so it can run
 # repeatedly against the same database. Exits non-zero on any failure.
 set -uo pipefail
 
@@ -109,7 +109,11 @@ check "every post is one message row" \
 
 # --- what the listener received ---------------------------------------------------------------------
 listener_stop main "$room"
-cp "$tmp/main.payloads" "$tmp/payloads"
+# Every payload ends with its authentication tag (docs/sql-api.md "Channels"): check it is there,
+# then compare what remains, the wire frame, as before.
+check "every payload carries the authentication tag as its last member" \
+  test "$(grep -c ', "sig": "[0-9]*\.[0-9a-f]\{64\}"}$' "$tmp/main.payloads")" = "$(wc -l <"$tmp/main.payloads")"
+sed 's/, "sig": "[0-9]*\.[0-9a-f]\{64\}"}$/}/' "$tmp/main.payloads" >"$tmp/payloads"
 sed -n 's/.*"seq": \([0-9]*\).*/\1/p' "$tmp/payloads" >"$tmp/seqs"
 seq "$first_seq" "$last_seq" >"$tmp/expected"
 check "the listener got one NOTIFY per event, in seq order" cmp -s "$tmp/seqs" "$tmp/expected"
@@ -122,6 +126,52 @@ sample=$((first_seq + total / 2))
 check "a payload is the stored event's wire JSON" \
   test "$(sed -n "$((sample - first_seq + 1))p" "$tmp/payloads")" = \
        "$(q "SELECT e::text FROM rt.events_since('$room', $sample - 1, 1) e")"
+
+# --- concurrent batches on the same rooms ------------------------------------------------------------
+# BATCH_CLIENTS sessions each run batches of 8 sends spread over the same BATCH_ROOMS rooms (in a
+# different order each time, plus one command that must fail), through rt.batch's set-based path.
+# Every room must end with seq 1..N, no gaps, one event per successful send, and a listener must
+# receive each room's events in seq order: NOTIFYs arrive in commit order, so seq order is commit order.
+batch_rooms=()
+mapfile -t batch_rooms < <(q "SELECT id FROM (SELECT '${run_id}_c' || n AS id FROM generate_series(1, 200) n) c
+                              WHERE rt.room_channel(id) = '$channel' LIMIT ${BATCH_ROOMS:-4}")
+for r in "${batch_rooms[@]}"; do
+  q "SELECT rt.create_room('chat', 'owner', NULL, '$r');
+     SELECT rt.add_member('$r', 'u' || n) FROM generate_series(0, $CLIENTS - 1) n;" >/dev/null || die "batch setup failed"
+done
+rooms_sql=$(printf "'%s'," "${batch_rooms[@]}"); rooms_sql="ARRAY[${rooms_sql%,}]"
+listener_start batches "$channel"
+cat >"$tmp/batch.sql" <<SQL
+SELECT count(*) FILTER (WHERE ok) FROM rt.batch('conc_bridge', (
+    SELECT jsonb_agg(jsonb_build_object('conn', 'c' || :client_id, 'user', CASE WHEN g = 5 THEN 'stranger' ELSE 'u' || :client_id END,
+                                        'frame', jsonb_build_object('type', 'send', 'body', 'batch ' || :client_id || ' ' || g,
+                                                                    'room', ($rooms_sql)[1 + (g * 7 + :client_id + (random() * 3)::int) % ${#batch_rooms[@]}]))
+                     ORDER BY random())
+      FROM generate_series(1, 8) g));
+SQL
+pgbench -n -M prepared -c "$CLIENTS" -j 2 -t "${BATCHES:-40}" -f "$tmp/batch.sql" >"$tmp/pgbench-batch.out" 2>&1
+check "concurrent batches ran without errors" test $? -eq 0
+check "every room's seq runs 1..last_seq without gaps, one event per successful send" \
+  test "$(q "SELECT bool_and(e.n = e.top AND e.top = r.last_seq) AND sum(e.msgs) = $CLIENTS * ${BATCHES:-40} * 7
+               FROM rt.rooms r JOIN (SELECT room, count(*) AS n, max(seq) AS top, count(*) FILTER (WHERE event = 'message') AS msgs
+                                      FROM rt.events GROUP BY room) e ON e.room = r.id
+              WHERE r.id = ANY ($rooms_sql)")" = t
+check "no event of the failing commands" \
+  test "$(q "SELECT count(*) FROM rt.events WHERE room = ANY ($rooms_sql) AND actor = 'stranger'")" = 0
+printf "SELECT 'done';\n\\q\n" >&"${listener_fds[batches]}"
+exec {listener_fds[batches]}>&-
+wait "${listener_pids[batches]}"
+unset "listener_pids[batches]" "listener_fds[batches]"
+ordered=t
+for r in "${batch_rooms[@]}"; do
+  sed -n 's/^Asynchronous notification "[a-z0-9_]*" with payload "\(.*\)" received from server process with PID [0-9]*\.$/\1/p' \
+    "$tmp/batches.out" | grep -F "\"room\": \"$r\"" | sed -n 's/.*"seq": \([0-9]*\).*/\1/p' >"$tmp/batch-seqs"
+  # seq 1 is room_created, 2 .. CLIENTS+1 the member_added events from before the listener started
+  seq $(( CLIENTS + 2 )) "$(q "SELECT last_seq FROM rt.rooms WHERE id = '$r'")" >"$tmp/batch-expected"
+  cmp -s "$tmp/batch-seqs" "$tmp/batch-expected" || ordered=f
+done
+check "each room's events were notified in seq order (= commit order), none missing" test "$ordered" = t
+q "DELETE FROM rt.rooms WHERE id = ANY ($rooms_sql)" >/dev/null
 
 # --- clients racing with the same client_msg_id ---------------------------------------------------
 # A session holds an advisory lock while RACERS clients queue behind it, then releases it so that
@@ -137,7 +187,8 @@ race() {  # race SQL_WITH_$n: run it from RACERS sessions released at the same m
   done
   wait "${pids[@]}"
 }
-race "SELECT rt.post_message('$dup_room', 'u\$n', 'same', client_msg_id => 'same-id') ->> 'seq'"
+# The key is (room, author, client_msg_id): the racers are one author on several connections.
+race "SELECT rt.post_message('$dup_room', 'u0', 'same', client_msg_id => 'same-id') ->> 'seq'"
 check "the racing clients all succeeded" test "$(grep -lx '[0-9][0-9]*' "$tmp"/racer.* | wc -l)" = "$RACERS"
 check "they all got the same event back" test "$(grep -h '^[0-9][0-9]*$' "$tmp"/racer.* | sort -u | wc -l)" = 1
 check "the message was stored once" \
@@ -145,6 +196,9 @@ check "the message was stored once" \
 check "and took exactly one seq" \
   test "$(q "SELECT count(*) FILTER (WHERE event = 'message') = 1 AND count(*) = max(seq)
              FROM rt.events WHERE room = '$dup_room'")" = t
+check "another author's same client_msg_id is a message of its own" \
+  test "$(q "SELECT rt.post_message('$dup_room', 'u1', 'mine', client_msg_id => 'same-id') ->> 'data'")" = \
+       '{"body": "mine", "meta": {}, "media_url": null, "client_msg_id": "same-id"}'
 
 # --- one user's connections joining and leaving at once ---------------------------------------------
 # Presence changes serialize on the room lock: RACERS connections of u0 (one per bridge) produce

@@ -49,6 +49,11 @@ static void test_frame_kinds(void)
     CHECK(r.kind == FRAME_MALFORMED && r.ref && strstr(r.error, "\\u0000"), "\\u0000: refused, ref found leniently");
     frame_request_free(&r);
 
+    static const char nul_after_number[] = "{\"type\":\"history\",\"ref\":\"z\",\"room\":\"r\",\"limit\":1\0}";
+    frame_parse(nul_after_number, sizeof nul_after_number - 1, &r);
+    CHECK(r.kind == FRAME_MALFORMED && r.ref && strstr(r.error, "NUL byte"), "a raw NUL after a number: refused, ref found");
+    frame_request_free(&r);
+
     r = parse("{\"type\":\"join\",\"ref\":\"l\",\"room\":\"rrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrrr\"}");
     CHECK(r.kind == FRAME_DB && r.room[0] == '\0', "a 65-byte room is not routed (SQL refuses it)");
     frame_request_free(&r);

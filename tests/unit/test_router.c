@@ -377,6 +377,78 @@ static void test_signals(void)
     router_free(r);
 }
 
+/* A payload announcing a seq far beyond the log (the issue's forged `seq`): a bounded number of
+ * reads, no loop; the next real event is delivered as usual. */
+static void notify_text(struct router *r, const char *payload)
+{
+    struct notify_facts f;
+    notify_parse(payload, strlen(payload), &f);
+    router_persisted(r, &f, payload, strlen(payload));
+    notify_facts_free(&f);
+}
+
+static void test_seq_beyond_the_log(void)
+{
+    struct router *r = fresh_router();
+    struct conn a = {.user = "alice", .cap = 100};
+    struct member *m = router_member_new(r, &a);
+    commit("message", NULL);
+    join(r, m, -1);
+    answer_all();
+    notify_text(r, "{\"type\":\"event\",\"room\":\"r\",\"seq\":9007199254740000,\"event\":\"message\",\"data\":{}}");
+    int answered = 0;
+    while (answer(LOG_OK) && answered < 1000)
+        answered++;
+    CHECK(answered == 1, "a seq the log does not hold: one read, then the room stops filling");
+    CHECK(a.ngot == 0, "nothing is delivered for it");
+    commit("message", NULL);
+    notify(r, 2, false);
+    CHECK(got(&a, (long long[]){2}, 1) && nreads == 0, "the next real event is delivered live, without a read");
+
+    /* A flood of announcements beyond the log, each answered: at most ROOM_FILLS_PER_TICK (200)
+     * reads until router_tick, however many arrive. */
+    int sent = 0;
+    for (int i = 0; i < 1000; i++) {
+        char p[160];
+        snprintf(p, sizeof p, "{\"type\":\"ref\",\"room\":\"r\",\"seq\":%d}", 1000 + i);
+        notify_text(r, p);
+        while (answer(LOG_OK))
+            sent++;
+    }
+    CHECK(sent <= 200, "at most 200 reads of a room's log per second, whatever the flood");
+    router_tick(r);
+    commit("message", NULL);
+    notify(r, 3, false);
+    answer_all();
+    CHECK(got(&a, (long long[]){2, 3}, 2), "after the tick, real events flow again");
+    router_member_free(r, m);
+    router_free(r);
+}
+
+/* The race the loop existed for: an event announced while the fill's read is in flight is read again. */
+static void test_announced_during_fill(void)
+{
+    struct router *r = fresh_router();
+    struct conn a = {.user = "alice", .cap = 100};
+    struct member *m = router_member_new(r, &a);
+    commit("message", NULL);
+    join(r, m, -1);
+    answer_all();
+    commit("message", NULL);
+    commit("message", NULL);
+    notify(r, 3, false); /* 2 was lost: a fill reads after 1 */
+    commit("message", NULL);
+    notify(r, 4, false); /* committed after the read's snapshot, announced while it is in flight */
+    head = 3;
+    answer(LOG_OK);
+    head = 4;
+    CHECK(got(&a, (long long[]){2, 3}, 2) && nreads == 1, "the read missed 4, announced while it was in flight: read again");
+    answer_all();
+    CHECK(got(&a, (long long[]){2, 3, 4}, 3), "and 4 is delivered");
+    router_member_free(r, m);
+    router_free(r);
+}
+
 int main(void)
 {
     log_set_level(LOG_ERROR); /* the failed read's warning is expected */
@@ -388,5 +460,7 @@ int main(void)
     test_removed_mid_replay();
     test_listen_lost();
     test_signals();
+    test_seq_beyond_the_log();
+    test_announced_during_fill();
     return check_done();
 }

@@ -36,11 +36,12 @@ export class Timeline {
     this.loading = true;
     const height = this.el.scrollHeight;
     try {
-      const events = await this.room.history({ before: this.oldest, limit: PAGE });
+      // A page also stops at 256 KiB of events: `more` (not its length) says whether older ones exist.
+      const { events, more } = await this.room.historyPage({ before: this.oldest, limit: PAGE });
       // Newer pages came first, so edits seen there must not be overwritten by older ones.
       for (const ev of events) this.apply(ev);
       if (events.length) this.oldest = Math.min(this.oldest, events[0].seq);
-      if (events.length < PAGE || this.oldest <= 1) this.exhausted = true;
+      if (!more || this.oldest <= 1) this.exhausted = true;
       this.el.scrollTop += this.el.scrollHeight - height; // keep what the user was reading in place
     } catch (err) {
       toast(`history: ${err.message}`);
