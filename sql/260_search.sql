@@ -32,7 +32,12 @@ COMMENT ON FUNCTION rt.search_config(text) IS
 CREATE OR REPLACE FUNCTION rt.search_document(config regconfig, room text, body text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
-AS $$ SELECT to_tsvector(config, body) || array_to_tsvector(ARRAY['@' || room]) $$;
+AS $$
+    -- runs of 2048+ non-blank characters are left out, as in rt.messages.search_tsv
+    -- (migrations/0044_search_long_words.sql): to_tsvector would only NOTICE that it cannot index them
+    SELECT to_tsvector(config, CASE WHEN char_length(body) < 2048 THEN body ELSE rt.indexable_text(body) END)
+           || array_to_tsvector(ARRAY['@' || room])
+$$;
 
 COMMENT ON FUNCTION rt.search_document(regconfig, text, text) IS 'Internal: the indexed tsvector of a text in a room.';
 
