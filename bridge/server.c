@@ -129,6 +129,7 @@ static void finish_shutdown(struct bridge *br)
     frames_leave_all(br);
     /* With a foreign loop this only starts the teardown; info.pcontext NULLs br->lws once it is done. */
     br->destroying = true;
+    session_flusher_stop(br);
     lws_context_destroy(br->lws);
     pool_free(br->pool);
     br->pool = NULL;
@@ -326,6 +327,7 @@ int server_run(struct config *cfg)
     }
     uv_timer_init(&br->loop, &br->shutdown_timer);
     br->shutdown_timer.data = br;
+    session_flusher_start(br);
 
     uv_timer_init(&br->loop, &br->housekeeping);
     br->housekeeping.data = br;
