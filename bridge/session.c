@@ -33,6 +33,10 @@ struct session {
     unsigned rate_strikes; /* refusals since the last accepted burst; too many closes with 4029 */
     unsigned long long rate_last_strike_ms;
     unsigned long long progress_ms; /* last write, or when data began to wait: the stall clock */
+    unsigned long long heard_ms;    /* the peer's last frame or pong: the heartbeat clock */
+    unsigned long long pinged_ms;   /* our last ping */
+    bool ping_due;                  /* a ping waits for the next writable callback */
+    bool heartbeat_dead;            /* silent too long: being closed */
     bool want_drain; /* ops.drained once the queue falls to half (a paused replay waits) */
 
     struct outbuf **queue; /* ring of q_cap slots, grown by doubling up to SESSION_QUEUE_MAX_FRAMES */
@@ -98,6 +102,7 @@ struct session *session_new(struct bridge *br, struct lws *wsi, const struct aut
         return NULL;
     }
     s->connected_at = time(NULL);
+    s->heard_ms = uv_now(&br->loop);
     snprintf(s->conn_id, sizeof s->conn_id, "c%llx", (unsigned long long)++br->next_conn);
     s->next = br->sessions;
     if (br->sessions)
@@ -418,6 +423,16 @@ static void wrote(struct session *s)
 
 int session_writable(struct session *s)
 {
+    if (s->ping_due && !s->close_code) { /* one write per callback: the queue follows in the next */
+        /* Not empty: lws 4.1.6 does not report a pong without payload (LWS_CALLBACK_RECEIVE_PONG). */
+        unsigned char ping[LWS_PRE + 4] = {[LWS_PRE] = 'p', 'g', 'r', 't'};
+        s->ping_due = false;
+        if (lws_write(s->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
+            return -1;
+        if (s->q_len)
+            lws_callback_on_writable(s->wsi);
+        return 0;
+    }
     /* Frames already queued (the shutdown notice, replies) go out before the close frame; a slow
      * consumer's queue was already dropped. */
     if (s->close_code && s->q_len == 0) {
@@ -547,8 +562,11 @@ void session_flusher_stop(struct bridge *br)
     uv_close((uv_handle_t *)&br->flush_idle, NULL);
 }
 
+void session_heard(struct session *s) { s->heard_ms = uv_now(&s->br->loop); }
+
 int session_receive(struct session *s, const void *in, size_t len)
 {
+    session_heard(s);
     bool first = lws_is_first_fragment(s->wsi), final = lws_is_final_fragment(s->wsi);
     size_t max = (size_t)s->br->cfg.max_frame_bytes;
     if (first) {
@@ -623,6 +641,34 @@ void session_broadcast(struct bridge *br, const char *user, struct outbuf *ob)
             session_offer(s, ob);
 }
 
+/*
+ * The heartbeat (docs/protocol.md "Connection"), one clock for every connection: a peer silent for
+ * --heartbeat seconds is pinged, one silent for twice that is dropped. lws can do this itself, but
+ * with a timer per connection kept in one sorted list: every connection that opened walked the
+ * whole list to insert its own, O(N) per join, most of the bridge's CPU in a storm of 10,000 joins
+ * (docs/benchmarks.md "Large rooms"), so its validity timer is off (server.c).
+ */
+static void check_heartbeat(struct session *s, unsigned long long now_ms)
+{
+    unsigned long long beat = (unsigned long long)s->br->cfg.heartbeat_seconds * 1000;
+    unsigned long long quiet = now_ms > s->heard_ms ? now_ms - s->heard_ms : 0;
+    if (s->close_code || s->heartbeat_dead || quiet < beat)
+        return;
+    if (quiet >= 2 * beat) {
+        s->heartbeat_dead = true; /* lws closes it within a second */
+        char user[LOG_QUOTED_ID];
+        log_info("heartbeat_timeout", "conn=%s user=%s silent_ms=%llu", s->conn_id,
+                 log_quote(user, sizeof user, s->claims.sub), quiet);
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    if (s->pinged_ms <= s->heard_ms) { /* once per silence */
+        s->pinged_ms = now_ms;
+        s->ping_due = true;
+        lws_callback_on_writable(s->wsi);
+    }
+}
+
 void session_housekeeping(struct bridge *br, long long now_s, unsigned long long now_ms)
 {
     for (struct session *s = br->sessions; s; s = s->next) {
@@ -632,6 +678,7 @@ void session_housekeeping(struct bridge *br, long long now_s, unsigned long long
             session_close(s, 4001, "token expired");
         }
         check_slow(s, now_ms);
+        check_heartbeat(s, now_ms);
     }
 }
 

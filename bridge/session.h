@@ -70,7 +70,8 @@ struct session *session_first(const struct bridge *br);
 struct session *session_next(const struct session *s);
 /* A system frame: to every connection (user NULL), or to every connection of one user. */
 void session_broadcast(struct bridge *br, const char *user, struct outbuf *ob);
-/* Once a second: closes expired tokens (4001) and stalled readers (4008). */
+/* Once a second: closes expired tokens (4001) and stalled readers (4008); pings silent peers and
+ * drops those silent for twice --heartbeat. */
 void session_housekeeping(struct bridge *br, long long now_s, unsigned long long now_ms);
 /* Shutdown: queues `notice` to every connection, then closes each with code once it is written. */
 void session_close_all(struct bridge *br, struct outbuf *notice, int code, const char *reason);
@@ -103,6 +104,8 @@ void session_flusher_stop(struct bridge *br);
 
 /* LWS_CALLBACK_SERVER_WRITEABLE. Returns -1 when lws must close the connection. */
 int session_writable(struct session *s);
+/* The peer answered a ping (LWS_CALLBACK_RECEIVE_PONG); any frame it sends counts too. */
+void session_heard(struct session *s);
 /* LWS_CALLBACK_RECEIVE. Returns -1 when lws must close the connection. */
 int session_receive(struct session *s, const void *in, size_t len);
 
