@@ -527,6 +527,8 @@ static void flush_all(uv_check_t *check)
 {
     struct bridge *br = check->data;
     struct session *s;
+    if (!br->flush_urgent && !br->flush_head)
+        return; /* most turns of a quiet bridge */
     while ((s = pop_urgent(br))) {
         if (!br->destroying)
             flush_one(s);
