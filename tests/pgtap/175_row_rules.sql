@@ -1,7 +1,7 @@
--- The row rules of rt.rooms, rt.events and rt.messages (migration 0014_row_rules.sql: one CHECK per
--- table calling rt.*_row_valid) still refuse every bad row written by hand, with check_violation,
--- and deleting a room still deletes its events and messages (migration 0013_events_room_key.sql: no
--- foreign key from rt.events, a statement-level trigger instead).
+-- The row rules of rt.rooms, rt.events and rt.messages still refuse every bad row written by hand,
+-- with check_violation (rt.rooms: one CHECK calling rt.room_row_valid since migration
+-- 0014_room_row_rule.sql), and deleting a room still deletes its events and messages (migration
+-- 0013_events_room_key.sql: no foreign key from rt.events, a statement-level trigger instead).
 BEGIN;
 \ir helpers.psql
 SELECT plan(27);
