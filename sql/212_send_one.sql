@@ -61,7 +61,8 @@ DECLARE
 BEGIN
     ok := false;
     -- Both limits in one statement (rt.setting_int would take one each).
-    SELECT max(s.value) FILTER (WHERE s.key = 'max_event_bytes'), max(s.value) FILTER (WHERE s.key = 'max_meta_bytes')
+    SELECT (max(s.value) FILTER (WHERE s.key = 'max_event_bytes'))::integer,
+           (max(s.value) FILTER (WHERE s.key = 'max_meta_bytes'))::integer
       INTO v_max_event, v_max_meta
       FROM rt.settings s WHERE s.key IN ('max_event_bytes', 'max_meta_bytes');
     reply := rt.send_problem(frame, conn, "user", room, body, media_url, meta, client_msg_id, v_max_event, v_max_meta);
