@@ -185,8 +185,13 @@ DECLARE
     v_sends  jsonb := '[]';
     v_oks    boolean[];
     v_bodies text[];
+    v_problem jsonb;
 BEGIN
-    PERFORM rt.check_ident(bridge_id, 'bridge_id');
+    -- Assignments and IFs, not PERFORM, on the way of every batch: a PERFORM runs the executor.
+    v_problem := rt.ident_problem(bridge_id, 'bridge_id');
+    IF v_problem IS NOT NULL THEN
+        PERFORM rt.raise_problem(v_problem);
+    END IF;
     IF commands IS NULL OR jsonb_typeof(commands) <> 'array' THEN
         PERFORM rt.raise('BAD_REQUEST', '"commands" must be a JSON array');
     END IF;
@@ -202,7 +207,10 @@ BEGIN
         ELSE
             v_one := rt.batch_one(bridge_id, 0, commands -> 0);
         END IF;
-        RETURN QUERY SELECT 0, v_one.ok, v_one.body;
+        i := 0;
+        ok := v_one.ok;
+        body := v_one.body;
+        RETURN NEXT;
         RETURN;
     END IF;
 
