@@ -147,10 +147,15 @@ COMMENT ON FUNCTION rt.online_page(text, text, integer) IS
 -- the join reply data: {room, kind, seq, state, version, presence, recovered, role}, plus
 -- `occupancy` in count mode, where `presence` is then only the first rt.join_page_size() users.
 -- The bridge then replays with rt.events_since(room, since, 1000, user_id) up to `seq`.
+-- enable_seqscan off: the statements below are planned once per backend and cached, and a join storm
+-- starts with rt.presence nearly empty, where a sequential scan is the cheaper plan; kept while the
+-- room fills, it read every presence row of the room for every join (O(N^2) for N joins: 25 million
+-- rows read for 5,000; docs/benchmarks.md "Large rooms"). Every lookup here has its index.
 CREATE OR REPLACE FUNCTION rt.join_room(bridge_id text, conn_id text, user_id text, room text, since bigint)
     RETURNS jsonb
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
+    SET enable_seqscan = off
 AS $$
 DECLARE
     r        rt.rooms;
