@@ -58,6 +58,8 @@ struct bridge {
     struct session *sessions; /* doubly linked, newest first (session.c, like the three below) */
     unsigned n_sessions;
     unsigned n_closing; /* sessions being closed (their close frame waits for the socket) */
+    struct session *unauthenticated; /* waiting for their auth frame; not in `sessions` (session.c) */
+    unsigned n_unauthenticated;
     uint64_t next_conn;
     time_t started_at;
 };
