@@ -243,8 +243,9 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
     counter(&o, "pgrt_slow_consumer_closes_total", "Connections closed with 4008 (send queue full).",
             m.slow_consumer_closes);
     counter(&o, "pgrt_rate_limited_total", "Frames refused with RATE_LIMITED.", m.rate_limited);
-    static const char *const refusal_names[] = {"full",        "per_user",        "auth",        "origin",      "maintenance",
-                                                "rate_limit",  "unauthenticated", "first_frame", "auth_timeout"};
+    static const char *const refusal_names[] = {"full",       "per_user",        "auth",        "origin",
+                                                "maintenance", "rate_limit",     "unauthenticated", "first_frame",
+                                                "auth_timeout"};
     put(&o, "# HELP pgrt_upgrades_refused_total WebSocket upgrades refused, by reason (full: 503 at --max-connections; "
             "per_user: 429 at --max-connections-per-user; auth: 401; origin: 403; maintenance: 503; rate_limit: 429; "
             "unauthenticated: 503 at --max-unauthenticated-connections); a pgrt.auth connection refused at its auth "

@@ -484,7 +484,8 @@ static void authenticate(struct session *s, const char *text, size_t len)
     if (!token) {
         if (!s->rx_binary)
             frame_request_free(&req);
-        refuse_unauthenticated(s, REFUSED_FIRST_FRAME, 4000, "the first frame must be {\"type\":\"auth\",\"token\":JWT}");
+        refuse_unauthenticated(s, REFUSED_FIRST_FRAME, 4000,
+                               "the first frame must be {\"type\":\"auth\",\"token\":JWT}");
         return;
     }
     struct admission adm;

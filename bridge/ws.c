@@ -1,4 +1,7 @@
-/* ws: upgrade admission (path, shutdown, capacity, JWT or frame authentication), then per-connection events to session.c. */
+/*
+ * ws: upgrade admission (path, shutdown, capacity, the token or a pgrt.auth request to send it in
+ * the first frame), then per-connection events to session.c.
+ */
 #include "ws.h"
 
 #include <stdio.h>
