@@ -2,8 +2,8 @@
 
 -- rt.post_message: append a `message` event. With a client_msg_id the same author already used in the
 -- room, the stored event is returned and nothing new is written (safe retries; the key is (room,
--- author, client_msg_id), so one member cannot pre-empt another's id). A batch of one through the
--- set-based write path, rt.apply_sends (sql/215_send.sql), which holds every rule of posting.
+-- author, client_msg_id), so one member cannot pre-empt another's id). The direct path of the write
+-- path, rt.apply_send (sql/212_send_one.sql), holds every rule of posting; rt.batch uses it too.
 CREATE OR REPLACE FUNCTION rt.post_message(room text, author text, body text, media_url text DEFAULT NULL,
                                            meta jsonb DEFAULT '{}', client_msg_id text DEFAULT NULL)
     RETURNS jsonb
@@ -13,9 +13,7 @@ AS $$
 DECLARE
     o record;
 BEGIN
-    SELECT * INTO o FROM rt.apply_sends(jsonb_build_array(jsonb_build_object(
-        'i', 0, 'frame', false, 'user', author, 'room', room, 'body', body, 'media_url', media_url,
-        'meta', meta, 'client_msg_id', client_msg_id)));
+    o := rt.apply_send(false, NULL, author, room, body, media_url, meta, client_msg_id);
     IF NOT o.ok THEN
         PERFORM rt.raise_problem(o.reply);
     END IF;

@@ -73,14 +73,8 @@ BEGIN
     --    Validation follows the order the single calls check in (the first problem wins).
     FOR c IN
         SELECT x.i, x."user", x.room, x.body, x.media_url, x.meta, x.client_msg_id,
-               coalesce(
-                   CASE WHEN x.frame THEN coalesce(rt.ident_problem(x.conn, 'conn_id'), rt.ident_problem(x."user", 'user_id')) END,
-                   rt.room_id_problem(x.room),
-                   rt.ident_problem(x."user", 'author'),
-                   rt.body_problem(x.body, v_max_event),
-                   rt.media_url_problem(x.media_url),
-                   rt.object_problem(x.meta, 'meta', v_max_meta),
-                   rt.ident_problem(x.client_msg_id, 'client_msg_id', false)) AS problem,
+               rt.send_problem(x.frame, x.conn, x."user", x.room, x.body, x.media_url, x.meta, x.client_msg_id,
+                               v_max_event, v_max_meta) AS problem,
                ro.last_seq, ro.ended_at, m.role,
                m.role IS NOT NULL AND EXISTS (SELECT 1 FROM rt.role_rights rr
                                                WHERE rr.role = m.role AND rr.right_name = 'send') AS may_send,

@@ -6,7 +6,8 @@
 --
 -- How (docs/sql-api.md "The write path"): `send` commands, the bulk of the traffic, are posted as a
 -- set by rt.apply_sends (sql/215_send.sql): one validation pass, one lock per room, one INSERT for all
--- events. Every other command runs through rt.dispatch in its own subtransaction, as does each send
+-- events; a set of one send (a batch of one, the usual batch of a quiet bridge) takes the direct path,
+-- rt.apply_send (sql/212_send_one.sql), which gives the same answers. Every other command runs through rt.dispatch in its own subtransaction, as does each send
 -- of a set that hit an unexpected error (the fallback gives the answer a batch of one would: the
 -- rules are the same functions). A command that fails writes and notifies nothing either way.
 --
@@ -55,6 +56,76 @@ $$;
 COMMENT ON FUNCTION rt.batch_one(text, integer, jsonb) IS
     'Internal: one batch command through rt.dispatch in its own subtransaction; (ok, reply data or error object).';
 
+-- Whether a batch command is a well-formed send: every field of the JSON type the frame readers of
+-- rt.dispatch accept. Such a command is posted by the write path (rt.apply_send / rt.apply_sends);
+-- anything else goes through rt.dispatch, which gives malformed commands their exact errors.
+CREATE OR REPLACE FUNCTION rt.is_send_command(cmd jsonb) RETURNS boolean
+    LANGUAGE plpgsql IMMUTABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN coalesce(jsonb_typeof(cmd) = 'object'
+                    AND jsonb_typeof(cmd -> 'conn') = 'string'
+                    AND jsonb_typeof(cmd -> 'user') = 'string'
+                    AND jsonb_typeof(cmd -> 'frame') = 'object'
+                    AND cmd -> 'frame' -> 'type' = '"send"'
+                    AND jsonb_typeof(cmd -> 'frame' -> 'room') = 'string'
+                    AND jsonb_typeof(cmd -> 'frame' -> 'body') = 'string'
+                    AND coalesce(jsonb_typeof(cmd -> 'frame' -> 'media_url'), 'null') IN ('string', 'null')
+                    AND coalesce(jsonb_typeof(cmd -> 'frame' -> 'meta'), 'null') IN ('object', 'null')
+                    AND coalesce(jsonb_typeof(cmd -> 'frame' -> 'client_msg_id'), 'null') IN ('string', 'null'),
+                    false);
+END
+$$;
+
+COMMENT ON FUNCTION rt.is_send_command(jsonb) IS
+    'Internal: whether a batch command {conn, user, frame} is a send with fields of the right JSON types.';
+
+-- A problem decided by the write path as the reply body of a failed command: the error object
+-- {code, message, retry} rt.batch_one gives the same error when it is raised.
+CREATE OR REPLACE FUNCTION rt.problem_reply(problem jsonb) RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+    RETURN jsonb_build_object('code', problem ->> 'code', 'message', problem ->> 'message',
+                              'retry', (SELECT e.retry FROM rt.error_codes e WHERE e.code = problem ->> 'code'))::text;
+END
+$$;
+
+COMMENT ON FUNCTION rt.problem_reply(jsonb) IS
+    'Internal: the reply body {code, message, retry} of a command the write path refused with a problem.';
+
+-- A send command of a batch alone, through the direct path rt.apply_send, in a subtransaction: an
+-- error no rule decided (a broken constraint, a full disk) rolls it back, and the command runs
+-- again through rt.batch_one, which gives it the reply a failing command gets (and logs it).
+CREATE OR REPLACE FUNCTION rt.batch_send(bridge_id text, idx integer, cmd jsonb, OUT ok boolean, OUT body text)
+    LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    v_frame jsonb := cmd -> 'frame';
+    o       record;
+BEGIN
+    BEGIN
+        o := rt.apply_send(true, cmd ->> 'conn', cmd ->> 'user', v_frame ->> 'room', v_frame ->> 'body',
+                           v_frame ->> 'media_url', coalesce(nullif(v_frame -> 'meta', 'null'), '{}'),
+                           v_frame ->> 'client_msg_id');
+        ok := o.ok;
+        body := CASE WHEN o.ok THEN o.reply::text ELSE rt.problem_reply(o.reply) END;
+        RETURN;
+    EXCEPTION WHEN OTHERS THEN
+        NULL;  -- rolled back; run again below
+    END;
+    o := rt.batch_one(bridge_id, idx, cmd);
+    ok := o.ok;
+    body := o.body;
+END
+$$;
+
+COMMENT ON FUNCTION rt.batch_send(text, integer, jsonb) IS
+    'Internal: one well-formed send command of a batch through rt.apply_send (rt.batch_one should it fail unexpectedly).';
+
 -- A set of send commands (see rt.batch) through rt.apply_sends, in one subtransaction. Should the set
 -- fail as a whole (an error no rule decided: a broken constraint, a full disk), it is rolled back and
 -- each command runs alone through rt.batch_one instead, so only the command that causes the error
@@ -71,14 +142,19 @@ DECLARE
     v_one record;
     v_idx integer;
 BEGIN
+    IF jsonb_array_length(sends) = 1 THEN  -- a set of one: the direct path
+        i := (sends -> 0 ->> 'i')::integer;
+        v_one := rt.batch_send(bridge_id, i, cmds -> i);
+        ok := v_one.ok;
+        body := v_one.body;
+        RETURN NEXT;
+        RETURN;
+    END IF;
     BEGIN
         SELECT array_agg(a.i), array_agg(a.ok),
-               array_agg(CASE WHEN a.ok THEN a.reply::text
-                              ELSE jsonb_build_object('code', a.reply ->> 'code', 'message', a.reply ->> 'message',
-                                                      'retry', e.retry)::text END)
+               array_agg(CASE WHEN a.ok THEN a.reply::text ELSE rt.problem_reply(a.reply) END)
           INTO v_i, v_ok, v_body
-          FROM rt.apply_sends(sends) a
-          LEFT JOIN rt.error_codes e ON e.code = a.reply ->> 'code' AND NOT a.ok;
+          FROM rt.apply_sends(sends) a;
         RETURN QUERY SELECT * FROM unnest(v_i, v_ok, v_body);
         RETURN;
     EXCEPTION WHEN OTHERS THEN
@@ -109,8 +185,13 @@ DECLARE
     v_sends  jsonb := '[]';
     v_oks    boolean[];
     v_bodies text[];
+    v_problem jsonb;
 BEGIN
-    PERFORM rt.check_ident(bridge_id, 'bridge_id');
+    -- Assignments and IFs, not PERFORM, on the way of every batch: a PERFORM runs the executor.
+    v_problem := rt.ident_problem(bridge_id, 'bridge_id');
+    IF v_problem IS NOT NULL THEN
+        PERFORM rt.raise_problem(v_problem);
+    END IF;
     IF commands IS NULL OR jsonb_typeof(commands) <> 'array' THEN
         PERFORM rt.raise('BAD_REQUEST', '"commands" must be a JSON array');
     END IF;
@@ -119,29 +200,30 @@ BEGIN
         PERFORM rt.raise('BAD_REQUEST', format('a batch holds at most 64 commands, not %s', v_n));
     END IF;
 
-    -- A command joins the set when it is a well-formed send (every field of the JSON type the frame
-    -- readers of rt.dispatch accept) and its room has only such commands in this batch. Anything
-    -- else goes through rt.dispatch, which gives malformed commands their exact errors.
+    -- A batch of one command, the usual batch of a bridge that is not busy: no set to build.
+    IF v_n = 1 THEN
+        IF rt.is_send_command(commands -> 0) THEN
+            v_one := rt.batch_send(bridge_id, 0, commands -> 0);
+        ELSE
+            v_one := rt.batch_one(bridge_id, 0, commands -> 0);
+        END IF;
+        i := 0;
+        ok := v_one.ok;
+        body := v_one.body;
+        RETURN NEXT;
+        RETURN;
+    END IF;
+
+    -- A command joins the set when it is a well-formed send (rt.is_send_command) and its room has
+    -- only such commands in this batch. Anything else goes through rt.dispatch, which gives
+    -- malformed commands their exact errors.
     FOR c IN
         WITH cmd AS (
             SELECT (x.ord - 1)::integer AS idx, x.cmd,
                    CASE WHEN jsonb_typeof(x.cmd -> 'frame' -> 'room') = 'string'
                         THEN (x.cmd -> 'frame' ->> 'room') END AS room
               FROM jsonb_array_elements(commands) WITH ORDINALITY AS x (cmd, ord)),
-        shaped AS (
-            SELECT cmd.*,
-                   coalesce(jsonb_typeof(cmd.cmd) = 'object'
-                        AND jsonb_typeof(cmd.cmd -> 'conn') = 'string'
-                        AND jsonb_typeof(cmd.cmd -> 'user') = 'string'
-                        AND jsonb_typeof(cmd.cmd -> 'frame') = 'object'
-                        AND cmd.cmd -> 'frame' -> 'type' = '"send"'
-                        AND cmd.room IS NOT NULL
-                        AND jsonb_typeof(cmd.cmd -> 'frame' -> 'body') = 'string'
-                        AND coalesce(jsonb_typeof(cmd.cmd -> 'frame' -> 'media_url'), 'null') IN ('string', 'null')
-                        AND coalesce(jsonb_typeof(cmd.cmd -> 'frame' -> 'meta'), 'null') IN ('object', 'null')
-                        AND coalesce(jsonb_typeof(cmd.cmd -> 'frame' -> 'client_msg_id'), 'null') IN ('string', 'null'),
-                        false) AS is_send
-              FROM cmd)
+        shaped AS (SELECT cmd.*, rt.is_send_command(cmd.cmd) AS is_send FROM cmd)
         SELECT s.idx, s.cmd, s.is_send AND bool_and(s.is_send) OVER (PARTITION BY s.room) AS in_set
           FROM shaped s
          ORDER BY s.room COLLATE "C" NULLS FIRST, s.idx

@@ -157,19 +157,25 @@ test('--max-queue-bytes: a client that stops reading while 10,000 events flow is
   const sampler = setInterval(() => { peak = Math.max(peak, rssKiB(pid)); }, 25);
   slow.ws.pause(); // ws.pause(), not ws._socket.pause(): ws resumes its socket by itself on receiver drain
   const slowClosed = slow.closed;
+  const slowConsumerCloses = async () => {
+    const text = await (await fetch(`${b.url}/metrics`)).text();
+    const line = text.split('\n').find((l) => /^\w*slow_consumer\w*(\{[^}]*\})?\s+\d/.test(l));
+    assert.ok(line, `no slow-consumer close counter in /metrics:\n${text.slice(0, 2000)}`);
+    return Number(line.trim().split(/\s+/).pop());
+  };
   try {
-    await produce(10000, 'flow');
+    const flow = produce(10000, 'flow');
+    // Keep not reading until the bridge has given up on the client (a client that only pauses
+    // briefly may legitimately catch up), then read again at once: the close frame waits behind
+    // what the kernel holds for the client, and a peer that stays silent past the bridge's close
+    // timeout (10 s) is cut off without it (1006), which a loaded machine's remaining flow can outlast.
+    await until(async () => (await slowConsumerCloses()) >= 1,
+      { timeout: 60000, interval: 100, what: 'the bridge to close the non-reading client (slow-consumer counter)' });
+    slow.ws.resume();
+    await flow;
     const end = await lastSeq(room);
     assert.equal(end, 11002);
     await reader.waitSeq(room, end, 60000);
-    // Keep not reading until the bridge has given up on the client (a client that only pauses
-    // briefly may legitimately catch up): /metrics counts slow-consumer closes.
-    await until(async () => {
-      const text = await (await fetch(`${b.url}/metrics`)).text();
-      const line = text.split('\n').find((l) => /^\w*slow_consumer\w*(\{[^}]*\})?\s+\d/.test(l));
-      assert.ok(line, `no slow-consumer close counter in /metrics:\n${text.slice(0, 2000)}`);
-      return Number(line.trim().split(/\s+/).pop()) >= 1;
-    }, { timeout: 30000, interval: 200, what: 'the bridge to close the non-reading client (slow-consumer counter)' });
     await sleep(300); // let the bridge settle before the last RSS sample
     peak = Math.max(peak, rssKiB(pid));
   } finally {
@@ -178,7 +184,6 @@ test('--max-queue-bytes: a client that stops reading while 10,000 events flow is
   assert.equal(reader.ws.readyState, 1, 'the reading client was closed too');
   const growthMiB = (peak - base) / 1024;
   if (!SANITIZED) assert.ok(growthMiB < 16, `bridge RSS grew by ${growthMiB.toFixed(1)} MiB (queue bound ${QUEUE / 1024} KiB; ~72 MB flowed)`);
-  slow.ws.resume();
   const cl = await within(slowClosed, 20000, 'the slow client\'s close').catch((e) => {
     throw new Error(`${e.message}; the slow client got ${slow.seqs(room).length} events (last ${slow.seqs(room).at(-1)}); ` +
       `bridge: ${b.log.split('\n').filter((l) => /slow|4008|queue/.test(l)).slice(-3).join(' | ')}`);

@@ -8,7 +8,10 @@
 --    used (rt.batch_one = rt.dispatch per command). Replies, stored events, message rows, rooms and
 --    NOTIFYs must be identical (timestamps aside).
 -- 3. Idempotency is keyed per (room, author, client_msg_id).
--- 4. An unexpected error in a set falls back to one command at a time with the same answers.
+-- 4. An unexpected error in a set falls back to one command at a time with the same answers (and in a
+--    batch of one, on the direct path, the command gets the same INTERNAL).
+-- 5. Every batch of 2 again as batches of one (the direct path, rt.apply_send) against one rt.batch
+--    (the set path): identical replies, events, messages, rooms, presence and NOTIFYs.
 BEGIN;
 \ir helpers.psql
 
@@ -39,7 +42,7 @@ CREATE TEMP TABLE doc AS SELECT
 CREATE TEMP TABLE bad (n serial, call text NOT NULL, code text NOT NULL, what text NOT NULL);
 \set bad_rows `awk '/^-- post_message$/,/^-- edit_message$/' tests/pgtap/160_bad_input.sql | grep '^(' | sed '$ s/,[[:space:]]*$//'`
 INSERT INTO bad (call, code, what) VALUES :bad_rows;
-SELECT plan((SELECT count(*)::int FROM bad) + 43);
+SELECT plan((SELECT count(*)::int FROM bad) + 43 + 2 + 18 + 4);
 SELECT cmp_ok((SELECT count(*)::int FROM bad), '>=', 30, 'the bad-input table''s post_message rows were read');
 
 -- Alone: the error each single call raises, as the error object a batch would reply.
@@ -271,7 +274,68 @@ SELECT is((SELECT body::jsonb ->> 'code' FROM boom WHERE i = 2), 'FORBIDDEN', 'a
 SELECT is((SELECT (b1.body::jsonb ->> 'seq')::int = (SELECT last_seq FROM rt.rooms WHERE id = 'r') FROM boom b1 WHERE b1.i = 0), true,
           'the failed command took no seq');
 SELECT is((SELECT count(*)::int FROM tests.sent WHERE payload LIKE '%"boom"%'), 0, 'and was not notified');
+-- The same in a batch of one (the direct path, rt.apply_send): the command alone gets INTERNAL.
+CREATE TEMP TABLE boom_one AS SELECT * FROM rt.batch('b1', $$[{"conn":"c1","user":"bob","frame":{"type":"send","room":"r","body":"boom"}}]$$);
+SELECT is((SELECT array_agg(body::jsonb ORDER BY i) FROM boom_one),
+          ARRAY['{"code":"INTERNAL","message":"internal error","retry":false}'::jsonb],
+          'a batch of one: the unexpected error is INTERNAL');
+SELECT is((SELECT count(*)::int FROM tests.sent WHERE payload LIKE '%"boom"%'), 0, 'a batch of one: not notified');
 ALTER TABLE rt.events DROP CONSTRAINT test_no_boom;
+
+-- ---- 5. Batches of one (the direct path) against the set -------------------------------------------
+-- Every batch of part 2 again, from the state part 2 left (so its client_msg_ids are now retries):
+-- once as ONE rt.batch call (the set path), once command by command, each its own rt.batch of one
+-- (rt.apply_send), in the order rt.batch runs them. Both runs are rolled back; their outcomes must be
+-- identical.
+CREATE FUNCTION tests.singles(bridge_id text, commands jsonb) RETURNS TABLE (i integer, ok boolean, body text)
+    LANGUAGE plpgsql AS $$
+DECLARE
+    c record;
+BEGIN
+    FOR c IN SELECT (x.ord - 1)::integer AS idx, x.cmd
+               FROM jsonb_array_elements(commands) WITH ORDINALITY AS x (cmd, ord)
+              ORDER BY CASE WHEN jsonb_typeof(x.cmd -> 'frame' -> 'room') = 'string'
+                            THEN (x.cmd -> 'frame' ->> 'room') END COLLATE "C" NULLS FIRST, x.ord
+    LOOP
+        SELECT c.idx, b.ok, b.body INTO i, ok, body FROM rt.batch(bridge_id, jsonb_build_array(c.cmd)) b;
+        RETURN NEXT;
+    END LOOP;
+END
+$$;
+-- The outcome of a run (which: 'singles' or 'set'), rolled back.
+CREATE FUNCTION tests.rolled_back(batch_name text, which text) RETURNS jsonb LANGUAGE plpgsql AS $$
+DECLARE
+    v_cmds  jsonb := (SELECT b.commands FROM batches b WHERE b.name = batch_name);
+    v_since integer := coalesce((SELECT max(n) FROM tests.sent), 0);
+    v_out   text;
+BEGIN
+    RAISE EXCEPTION 'roll back' USING ERRCODE = 'P0001', DETAIL = tests.outcome(tests.replies(
+        CASE which WHEN 'singles' THEN (SELECT jsonb_agg(to_jsonb(o)) FROM tests.singles('b1', v_cmds) o)
+                   ELSE (SELECT jsonb_agg(to_jsonb(o)) FROM rt.batch('b1', v_cmds) o) END), v_since)::text;
+EXCEPTION WHEN raise_exception THEN
+    GET STACKED DIAGNOSTICS v_out = PG_EXCEPTION_DETAIL;
+    RETURN v_out::jsonb;
+END
+$$;
+CREATE TEMP TABLE compared_one AS
+SELECT b.name, k.part, s.o -> k.part AS singles, t.o -> k.part AS set_
+  FROM batches b
+ CROSS JOIN LATERAL (SELECT tests.rolled_back(b.name, 'singles') AS o) s
+ CROSS JOIN LATERAL (SELECT tests.rolled_back(b.name, 'set') AS o) t
+ CROSS JOIN LATERAL jsonb_object_keys(t.o) AS k (part);
+SELECT ok(c.singles IS NOT DISTINCT FROM c.set_, 'batch ''' || c.name || ''': identical ' || c.part || ' as batches of one')
+  FROM compared_one c ORDER BY c.name, c.part;
+SELECT is((SELECT count(*)::int FROM compared_one), 18, 'batches of one: three batches, six parts each');
+SELECT is((SELECT jsonb_agg(NOT x ? 'code' ORDER BY ord) FROM compared_one c, jsonb_array_elements(c.singles) WITH ORDINALITY AS r (x, ord)
+            WHERE c.name = 'sends' AND c.part = 'replies'),
+          '[true,true,true,true,true,false,false,false,false,false,true,false,false,false,false,false,false,true,true]'::jsonb,
+          'batches of one: the same sends succeeded (retries return the stored events)');
+SELECT is((SELECT jsonb_agg(x -> 'code' ORDER BY ord) FROM compared_one c, jsonb_array_elements(c.singles) WITH ORDINALITY AS r (x, ord)
+            WHERE c.name = 'digits' AND c.part = 'replies'),
+          '["TOO_LARGE", "TOO_LARGE", null, "FORBIDDEN", "TOO_LARGE"]'::jsonb,
+          'batches of one: sizes are decided on the real seq (d''s next seq has two digits now: the first no longer fits)');
+SELECT is((SELECT jsonb_array_length(c.singles) FROM compared_one c WHERE c.name = 'digits' AND c.part = 'sent'), 1,
+          'batches of one: the accepted send was notified');
 
 SELECT * FROM finish();
 ROLLBACK;
