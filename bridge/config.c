@@ -60,7 +60,7 @@ static const struct setting settings[] = {
      "PEM certificate (chain): serve https:// and wss:// instead of plain HTTP"},
     {"tls-key-file", "RT_TLS_KEY_FILE", STR(tls_key_file), NULL, 0, 0, "PEM private key of --tls-cert-file"},
     {"heartbeat", "RT_HEARTBEAT", INT(heartbeat_seconds), "30", 5, 3600,
-     "seconds between WebSocket pings; a peer silent for twice that is dropped"},
+     "seconds of silence before the bridge pings a connection; a peer silent for twice that is dropped"},
     {"max-connections", "RT_MAX_CONNECTIONS", INT(max_connections), "10000", 1, 1000000,
      "WebSocket connections at once; more are refused with HTTP 503"},
     {"max-connections-per-user", "RT_MAX_CONNECTIONS_PER_USER", INT(max_connections_per_user), "32", 1, 1000000,
@@ -98,7 +98,7 @@ static const struct setting settings[] = {
     {"presence-interval-ms", "RT_PRESENCE_INTERVAL_MS", INT(presence_interval_ms), "100", 0, 10000,
      "presence changes in a room are coalesced over this interval (0: forward each at once)"},
     {"occupancy-interval-ms", "RT_OCCUPANCY_INTERVAL_MS", INT(occupancy_interval_ms), "500", 0, 10000,
-     "occupancy signals of a room above its presence threshold: at most one per room per interval, the latest (0: each at once)"},
+     "occupancy signals of a room above its presence threshold: at most one per room per interval (per started 1,000 members joined here), the latest (0: each at once)"},
 };
 
 #define NSETTINGS (sizeof settings / sizeof settings[0])

@@ -30,7 +30,7 @@ struct histogram {
 };
 
 static struct {
-    unsigned long long frames_in, frames_out, batches, batched_commands, db_reconnects, slow_consumer_closes,
+    unsigned long long frames_in, frames_out, socket_writes, socket_write_waits, batches, batched_commands, db_reconnects, slow_consumer_closes,
         rate_limited, gap_fills, notifications, handshakes_pending, handshakes_abandoned, gap_fills_unresolved,
         gap_fills_deferred, batches_split, batch_split_commands;
     unsigned long long upgrades_refused[REFUSED_AUTH_TIMEOUT + 1];
@@ -95,6 +95,8 @@ static const char *string_field(const char *text, size_t text_len, const char *k
 
 void metrics_frame_in(void) { m.frames_in++; }
 void metrics_frame_out(void) { m.frames_out++; }
+void metrics_socket_write(void) { m.socket_writes++; }
+void metrics_socket_write_wait(void) { m.socket_write_waits++; }
 void metrics_db_reconnect(void) { m.db_reconnects++; }
 void metrics_slow_consumer(void) { m.slow_consumer_closes++; }
 void metrics_rate_limited(void) { m.rate_limited++; }
@@ -222,6 +224,11 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
     gauge(&o, "pgrt_commands_pending", "Client commands queued or in flight to the database.", g->commands_pending);
     counter(&o, "pgrt_frames_received_total", "WebSocket frames received from clients.", m.frames_in);
     counter(&o, "pgrt_frames_sent_total", "WebSocket frames sent to clients.", m.frames_out);
+    counter(&o, "pgrt_socket_writes_total", "Writes of queued frames to client sockets (one carries every frame waiting).",
+            m.socket_writes);
+    counter(&o, "pgrt_socket_write_waits_total",
+            "Times frames waited for a client's socket to take more (a client reading slower than it is sent to).",
+            m.socket_write_waits);
     put(&o, "# HELP pgrt_commands_total Client commands by type and outcome (ok or the error code).\n"
             "# TYPE pgrt_commands_total counter\n");
     for (size_t t = 0; t < NTYPES; t++)

@@ -18,6 +18,8 @@ struct metrics_gauges {
 
 void metrics_frame_in(void);
 void metrics_frame_out(void);
+void metrics_socket_write(void);
+void metrics_socket_write_wait(void);
 /* A command finished: frame is the client's frame (its type is read from it), ok/body from rt.batch. */
 void metrics_command_done(const char *frame, size_t frame_len, bool ok, const char *body,
                           unsigned long long started_us);

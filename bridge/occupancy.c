@@ -3,6 +3,11 @@
  * A room filling up sends one signal per join; what its members need is the count, a few times a
  * second, so the newest payload replaces the waiting one and the tick delivers it. Pending rooms
  * are few (those that changed within one interval): a small chained hash finds them.
+ *
+ * Each delivery is one frame per member joined here, so a room of thousands gets its count less
+ * often: every interval per OCCUPANCY_MEMBERS_PER_INTERVAL members (docs/protocol.md "Presence and
+ * occupancy"). A room is remembered after a delivery until its interval has passed, so that the
+ * next signal waits for the rest of it.
  */
 #include "occupancy.h"
 
@@ -14,7 +19,8 @@
 
 struct pending {
     struct pending *next;
-    struct outbuf *ob;
+    struct outbuf *ob;  /* the latest signal, or NULL: delivered, remembered until its interval ends */
+    uint64_t sent_ms;   /* the last delivery (loop time), 0: none yet */
     char room[72];
 };
 
@@ -24,8 +30,11 @@ struct occupancy {
     int interval_ms;
     occupancy_deliver_fn deliver;
     void *ctx;
+    occupancy_members_fn members; /* NULL: every room gets the plain interval */
+    void *members_ctx;
     struct pending *buckets[PENDING_BUCKETS];
-    unsigned npending;
+    unsigned npending; /* entries with a signal waiting */
+    unsigned nentries; /* and those only remembered */
 };
 
 static unsigned bucket_of(const char *s)
@@ -59,19 +68,49 @@ static void deliver_now(struct occupancy *o, const char *room, const char *paylo
     outbuf_unref(ob);
 }
 
-/* Delivers and frees every waiting signal. */
-static void flush_all(struct occupancy *o)
+void occupancy_scale_by(struct occupancy *o, occupancy_members_fn members, void *ctx)
 {
-    for (unsigned b = 0; b < PENDING_BUCKETS && o->npending; b++) {
-        struct pending *p = o->buckets[b];
-        o->buckets[b] = NULL;
-        while (p) {
-            struct pending *next = p->next;
-            o->deliver(o->ctx, p->room, p->ob);
-            outbuf_unref(p->ob);
-            free(p);
-            o->npending--;
-            p = next;
+    o->members = members;
+    o->members_ctx = ctx;
+}
+
+uint64_t occupancy_interval_for(int interval_ms, unsigned members)
+{
+    unsigned steps = (members + OCCUPANCY_MEMBERS_PER_INTERVAL - 1) / OCCUPANCY_MEMBERS_PER_INTERVAL;
+    return (uint64_t)interval_ms * (steps > 1 ? steps : 1);
+}
+
+/* Delivers the entry's signal (if any) and leaves it remembered. */
+static void deliver_entry(struct occupancy *o, struct pending *p, uint64_t now)
+{
+    if (!p->ob)
+        return;
+    struct outbuf *ob = p->ob;
+    p->ob = NULL;
+    p->sent_ms = now;
+    o->npending--;
+    o->deliver(o->ctx, p->room, ob);
+    outbuf_unref(ob);
+}
+
+/* Delivers what is due (all of it with `all`); forgets rooms whose interval has passed quietly. */
+static void flush(struct occupancy *o, bool all)
+{
+    uint64_t now = o->timer_ready ? uv_now(o->timer.loop) : 0;
+    for (unsigned b = 0; b < PENDING_BUCKETS && o->nentries; b++) {
+        for (struct pending **slot = &o->buckets[b]; *slot;) {
+            struct pending *p = *slot;
+            unsigned members = o->members ? o->members(o->members_ctx, p->room) : 0;
+            bool due = all || !p->sent_ms || now - p->sent_ms >= occupancy_interval_for(o->interval_ms, members);
+            if (p->ob && due) {
+                deliver_entry(o, p, now);
+            } else if (!p->ob && due) {
+                *slot = p->next;
+                o->nentries--;
+                free(p);
+                continue;
+            }
+            slot = &p->next;
         }
     }
 }
@@ -79,8 +118,8 @@ static void flush_all(struct occupancy *o)
 static void on_tick(uv_timer_t *t)
 {
     struct occupancy *o = t->data;
-    flush_all(o);
-    if (!o->npending)
+    flush(o, false);
+    if (!o->nentries)
         uv_timer_stop(&o->timer); /* idle rooms cost no wake-up; the next signal starts it again */
 }
 
@@ -96,7 +135,10 @@ void occupancy_queue(struct occupancy *o, const char *room, const char *payload,
     struct pending **slot = &o->buckets[bucket_of(room)];
     for (struct pending *p = *slot; p; p = p->next)
         if (strcmp(p->room, room) == 0) {
-            outbuf_unref(p->ob);
+            if (p->ob)
+                outbuf_unref(p->ob);
+            else
+                o->npending++;
             p->ob = ob;
             return;
         }
@@ -110,7 +152,8 @@ void occupancy_queue(struct occupancy *o, const char *room, const char *payload,
     p->ob = ob;
     p->next = *slot;
     *slot = p;
-    if (o->npending++ == 0 && !uv_is_active((uv_handle_t *)&o->timer))
+    o->npending++;
+    if (o->nentries++ == 0 && !uv_is_active((uv_handle_t *)&o->timer))
         uv_timer_start(&o->timer, on_tick, (uint64_t)o->interval_ms, (uint64_t)o->interval_ms);
 }
 
@@ -118,14 +161,9 @@ void occupancy_flush_room(struct occupancy *o, const char *room)
 {
     if (!o->npending)
         return;
-    for (struct pending **slot = &o->buckets[bucket_of(room)]; *slot; slot = &(*slot)->next)
-        if (strcmp((*slot)->room, room) == 0) {
-            struct pending *p = *slot;
-            *slot = p->next;
-            o->npending--;
-            o->deliver(o->ctx, p->room, p->ob);
-            outbuf_unref(p->ob);
-            free(p);
+    for (struct pending *p = o->buckets[bucket_of(room)]; p; p = p->next)
+        if (strcmp(p->room, room) == 0) {
+            deliver_entry(o, p, o->timer_ready ? uv_now(o->timer.loop) : 0);
             return;
         }
 }
@@ -136,7 +174,7 @@ void occupancy_stop(struct occupancy *o)
 {
     if (!o)
         return;
-    flush_all(o);
+    flush(o, true);
     if (o->timer_ready) {
         o->timer_ready = false;
         uv_close((uv_handle_t *)&o->timer, NULL);
@@ -150,7 +188,8 @@ void occupancy_free(struct occupancy *o)
     for (unsigned b = 0; b < PENDING_BUCKETS; b++)
         for (struct pending *p = o->buckets[b], *next; p; p = next) {
             next = p->next;
-            outbuf_unref(p->ob);
+            if (p->ob)
+                outbuf_unref(p->ob);
             free(p);
         }
     free(o);

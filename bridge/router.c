@@ -510,6 +510,12 @@ void router_offer_joined(struct router *r, const char *room_id, struct outbuf *o
 
 bool router_has_room(const struct router *r, const char *room) { return room_find(r, room) != NULL; }
 
+unsigned router_room_members(const struct router *r, const char *room)
+{
+    const struct room *rm = room_find(r, room);
+    return rm ? rm->nsubs : 0;
+}
+
 void router_persisted(struct router *r, const struct notify_facts *f, const char *payload, size_t len)
 {
     struct room *room = f->room ? room_find(r, f->room) : NULL;

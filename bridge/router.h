@@ -85,6 +85,8 @@ void router_persisted(struct router *r, const struct notify_facts *f, const char
 /* An ephemeral frame (signal, presence) to the room's joined connections, as is; dropped for a full queue. */
 void router_offer_joined(struct router *r, const char *room, struct outbuf *ob);
 bool router_has_room(const struct router *r, const char *room);
+/* Connections of this bridge joined to (or joining) the room. */
+unsigned router_room_members(const struct router *r, const char *room);
 /* LISTEN was (re)established: notifications of the gap are lost, fill every room from the log. */
 void router_resync(struct router *r);
 /* Once a second while the database is up: retries reads that failed while it was away. */

@@ -75,6 +75,13 @@ static void presence_deliver(void *ctx, const char *room, struct outbuf *ob)
     router_offer_joined(br->router, room, ob);
 }
 
+/* occupancy.c -> router.c: a big room's count goes out less often */
+static unsigned room_members(void *ctx, const char *room)
+{
+    struct bridge *br = ctx;
+    return router_room_members(br->router, room);
+}
+
 /* listener.c -> fanout.c, router.c, maintenance.c */
 static void on_notify(void *ctx, const char *payload, size_t len) { fanout_notify(ctx, payload, len); }
 static void on_listening(void *ctx)
@@ -133,6 +140,7 @@ static void finish_shutdown(struct bridge *br)
     frames_leave_all(br);
     /* With a foreign loop this only starts the teardown; info.pcontext NULLs br->lws once it is done. */
     br->destroying = true;
+    session_flusher_stop(br);
     lws_context_destroy(br->lws);
     pool_free(br->pool);
     br->pool = NULL;
@@ -207,9 +215,9 @@ static void on_lws_signal(void *handle, int signum)
 
 static int create_lws(struct bridge *br)
 {
-    static lws_retry_bo_t idle_policy;
-    idle_policy.secs_since_valid_ping = (uint16_t)br->cfg.heartbeat_seconds;
-    idle_policy.secs_since_valid_hangup = (uint16_t)(2 * br->cfg.heartbeat_seconds);
+    /* All zero: lws's per-connection validity timer (ping, hang-up) is off; session.c keeps the
+     * heartbeat with one clock for all connections (check_heartbeat). */
+    static const lws_retry_bo_t idle_policy;
 
     struct lws_context_creation_info info;
     memset(&info, 0, sizeof info);
@@ -330,6 +338,7 @@ int server_run(struct config *cfg)
     }
     uv_timer_init(&br->loop, &br->shutdown_timer);
     br->shutdown_timer.data = br;
+    session_flusher_start(br);
 
     uv_timer_init(&br->loop, &br->housekeeping);
     br->housekeeping.data = br;
@@ -345,6 +354,8 @@ int server_run(struct config *cfg)
     br->router = br->pool ? router_new(&router_sink, &log, (size_t)br->cfg.max_queue_bytes) : NULL;
     br->presence = presence_new(&br->loop, br->cfg.presence_interval_ms, presence_deliver, br);
     br->occupancy = occupancy_new(&br->loop, br->cfg.occupancy_interval_ms, presence_deliver, br);
+    if (br->occupancy)
+        occupancy_scale_by(br->occupancy, room_members, br);
     br->registry = br->pool ? registry_new(br, on_reaped, br) : NULL;
     struct listener_events events = {on_notify, on_listening, br};
     br->listener = listener_new(br, &events);

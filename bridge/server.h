@@ -55,7 +55,11 @@ struct bridge {
     bool maintenance; /* rt.maintenance() is active: new upgrades get 503 (maintenance.c) */
     uint64_t shutdown_started_ms; /* server.c */
     bool shutting_down;           /* server.c */
-    struct session *sessions; /* doubly linked, newest first (session.c, like the three below) */
+    struct session *sessions; /* doubly linked, newest first (session.c, like the seven below) */
+    struct session *flush_urgent; /* sessions with a reply to write, each referenced */
+    struct session *flush_head, *flush_tail; /* sessions with events to write, in turn, referenced */
+    uv_check_t flush_check;     /* writes them after the turn's I/O */
+    uv_idle_t flush_idle;       /* active while the list is not empty: the loop does not sleep */
     unsigned n_sessions;
     unsigned n_closing; /* sessions being closed (their close frame waits for the socket) */
     struct session *unauthenticated; /* waiting for their auth frame; not in `sessions` (session.c) */

@@ -40,6 +40,10 @@ struct session {
     unsigned rate_strikes; /* refusals since the last accepted burst; too many closes with 4029 */
     unsigned long long rate_last_strike_ms;
     unsigned long long progress_ms; /* last write, or when data began to wait: the stall clock */
+    unsigned long long heard_ms;    /* the peer's last frame or pong: the heartbeat clock */
+    unsigned long long pinged_ms;   /* our last ping */
+    bool ping_due;                  /* a ping waits for the next writable callback */
+    bool heartbeat_dead;            /* silent too long: being closed */
     bool want_drain; /* ops.drained once the queue falls to half (a paused replay waits) */
 
     struct outbuf **queue; /* ring of q_cap slots, grown by doubling up to SESSION_QUEUE_MAX_FRAMES */
@@ -58,6 +62,10 @@ struct session {
     int close_code; /* 0, or the code to close with once the queue allows */
     bool close_sent; /* our close frame is out; waiting for the peer's answer */
     char close_reason[64];
+
+    /* Listed for a direct write (session_flusher_start): replies first, then events in turn. */
+    struct session *urgent_next, *bulk_next;
+    bool urgent_listed, bulk_listed;
 };
 
 #define SESSION_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
@@ -67,6 +75,7 @@ struct session {
 
 
 static void drop_queue(struct session *s);
+static void keep_polling(uv_idle_t *idle) { (void)idle; }
 
 /* Closes that are nobody's fault (shutdown, token expiry) still commit and answer the commands the
  * client already sent before the close frame goes; the grace period or the close timeout bounds
@@ -144,6 +153,7 @@ struct session *session_new(struct bridge *br, struct lws *wsi, const struct aut
     s->wsi = wsi;
     s->refs = 1;
     s->connected_at = time(NULL);
+    s->heard_ms = uv_now(&br->loop);
     snprintf(s->conn_id, sizeof s->conn_id, "c%llx", (unsigned long long)++br->next_conn);
     if (!claims) { /* pgrt.auth: the token comes in the first frame, within --handshake-timeout */
         s->auth_deadline_ms = uv_now(&br->loop) + 1000ull * (unsigned long long)br->cfg.handshake_timeout_seconds;
@@ -275,13 +285,49 @@ static bool grow_queue(struct session *s)
 
 static bool queue_full(struct session *s) { return s->q_len == s->q_cap && !grow_queue(s); }
 
+static void keep_flushing(struct bridge *br)
+{
+    if (!uv_is_active((uv_handle_t *)&br->flush_idle))
+        uv_idle_start(&br->flush_idle, keep_polling); /* the loop must not sleep while frames wait */
+}
+
+/* A reply (or another frame a client waits for): written before the events waiting their turn. */
+static void list_urgent(struct session *s)
+{
+    if (s->urgent_listed)
+        return;
+    s->urgent_listed = true;
+    s->urgent_next = s->br->flush_urgent;
+    s->br->flush_urgent = session_ref(s);
+    keep_flushing(s->br);
+}
+
+/* Events: connections are written in the order their queues filled, a slice per loop turn. */
+static void list_bulk(struct session *s)
+{
+    struct bridge *br = s->br;
+    if (s->bulk_listed)
+        return;
+    s->bulk_listed = true;
+    s->bulk_next = NULL;
+    session_ref(s);
+    if (br->flush_tail)
+        br->flush_tail->bulk_next = s;
+    else
+        br->flush_head = s;
+    br->flush_tail = s;
+    keep_flushing(br);
+}
+
 /*
- * Queues a frame. Only the first frame of an empty queue asks lws for a writable callback: while
- * frames wait one is already pending (session_writable asks again when it leaves some behind), and
- * asking again per frame made every delivery in a busy room pay lws's and libuv's poll bookkeeping
- * (docs/benchmarks.md "Large rooms").
+ * Queues a frame. Frames are not written here but at the end of the loop turn (session_flusher_start),
+ * directly, so that everything queued in the same turn (a busy room's events, a reply and the event
+ * it caused) goes out in one send(). Asking lws for a writable callback per delivery instead cost
+ * two epoll_ctl round trips (POLLOUT on, then off): in a 5,000-member room at 10 sends/s that was
+ * ~14 µs of bridge CPU per delivery, and every send waited behind it (docs/benchmarks.md "Large
+ * rooms"). A closing connection keeps the writable path, where its close frame follows its queue.
  */
-static void enqueue(struct session *s, struct outbuf *ob)
+static void enqueue(struct session *s, struct outbuf *ob, bool urgent)
 {
     bool was_empty = s->q_len == 0;
     if (was_empty)
@@ -289,8 +335,14 @@ static void enqueue(struct session *s, struct outbuf *ob)
     s->queue[(s->q_head + s->q_len) % s->q_cap] = outbuf_ref(ob);
     s->q_len++;
     s->q_bytes += ob->len;
-    if (was_empty)
-        lws_callback_on_writable(s->wsi);
+    if (s->close_code) {
+        if (was_empty)
+            lws_callback_on_writable(s->wsi);
+    } else if (urgent) {
+        list_urgent(s);
+    } else if (was_empty) { /* else a write is already due: listed, or a writable callback pending */
+        list_bulk(s);
+    }
 }
 
 static void drop_queue(struct session *s)
@@ -320,7 +372,7 @@ bool session_offer(struct session *s, struct outbuf *ob)
         return true; /* nothing to deliver to: not a reason to fall back to replay */
     if (s->q_bytes + ob->len > (size_t)s->br->cfg.max_queue_bytes || queue_full(s))
         return false;
-    enqueue(s, ob);
+    enqueue(s, ob, false);
     return true;
 }
 
@@ -335,7 +387,7 @@ void session_send(struct session *s, struct outbuf *ob)
         close_slow_consumer(s, "hard_limit");
         return;
     }
-    enqueue(s, ob);
+    enqueue(s, ob, true);
 }
 
 static void check_slow(struct session *s, unsigned long long now_ms)
@@ -382,6 +434,7 @@ static void dequeue(struct session *s)
  */
 static int write_queued(struct session *s)
 {
+    metrics_socket_write();
     static unsigned char batch[LWS_PRE + SESSION_WRITE_BATCH_BYTES];
     size_t room = SESSION_WRITE_BATCH_BYTES;
     unsigned n = 0; /* how many frames fit, counted before anything is copied */
@@ -404,8 +457,33 @@ static int write_queued(struct session *s)
     return lws_write(s->wsi, batch + LWS_PRE, (size_t)(p - (batch + LWS_PRE)), LWS_WRITE_RAW) < 0 ? -1 : 0;
 }
 
+/* After a write: the stall clock, a paused replay waiting for room, and the frames left behind. */
+static void wrote(struct session *s)
+{
+    s->progress_ms = uv_now(&s->br->loop);
+    if (lws_partial_buffered(s->wsi))
+        metrics_socket_write_wait(); /* lws keeps what the socket did not take and sends it when it can */
+    if (s->want_drain && s->q_bytes <= (size_t)s->br->cfg.max_queue_bytes / 2) {
+        s->want_drain = false;
+        if (s->app)
+            s->br->session_ops->drained(s->app);
+    }
+    if (s->q_len || s->close_code)
+        lws_callback_on_writable(s->wsi);
+}
+
 int session_writable(struct session *s)
 {
+    if (s->ping_due && !s->close_code) { /* one write per callback: the queue follows in the next */
+        /* Not empty: lws 4.1.6 does not report a pong without payload (LWS_CALLBACK_RECEIVE_PONG). */
+        unsigned char ping[LWS_PRE + 4] = {[LWS_PRE] = 'p', 'g', 'r', 't'};
+        s->ping_due = false;
+        if (lws_write(s->wsi, ping + LWS_PRE, 4, LWS_WRITE_PING) < 0)
+            return -1;
+        if (s->q_len)
+            lws_callback_on_writable(s->wsi);
+        return 0;
+    }
     /* Frames already queued (the shutdown notice, replies) go out before the close frame; a slow
      * consumer's queue was already dropped. */
     if (s->close_code && s->q_len == 0) {
@@ -447,14 +525,7 @@ int session_writable(struct session *s)
         return 0;
     if (write_queued(s) < 0)
         return -1;
-    s->progress_ms = uv_now(&s->br->loop);
-    if (s->want_drain && s->q_bytes <= (size_t)s->br->cfg.max_queue_bytes / 2) {
-        s->want_drain = false;
-        if (s->app)
-            s->br->session_ops->drained(s->app);
-    }
-    if (s->q_len || s->close_code)
-        lws_callback_on_writable(s->wsi);
+    wrote(s);
     return 0;
 }
 
@@ -532,8 +603,97 @@ static void deliver(struct session *s, const char *text, size_t len)
         s->br->session_ops->text(s->app, text, len);
 }
 
+/* Writes the queue of every session listed this loop turn, outside any lws callback. */
+static void flush_one(struct session *s)
+{
+    if (s->gone || s->close_code || s->q_len == 0)
+        return; /* a closing connection's queue goes through session_writable */
+    if (lws_partial_buffered(s->wsi)) {
+        metrics_socket_write_wait();
+        lws_callback_on_writable(s->wsi); /* lws sends its rest first, then calls session_writable */
+        return;
+    }
+    if (write_queued(s) < 0) {
+        /* The socket failed: lws closes the connection on its next turn (session_gone follows). */
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_CLOSE_SEND, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    wrote(s);
+}
+
+static struct session *pop_urgent(struct bridge *br)
+{
+    struct session *s = br->flush_urgent;
+    if (s) {
+        br->flush_urgent = s->urgent_next;
+        s->urgent_listed = false;
+    }
+    return s;
+}
+
+static struct session *pop_bulk(struct bridge *br)
+{
+    struct session *s = br->flush_head;
+    if (s) {
+        br->flush_head = s->bulk_next;
+        if (!br->flush_head)
+            br->flush_tail = NULL;
+        s->bulk_listed = false;
+    }
+    return s;
+}
+
+/*
+ * The end of a loop turn: every listed reply, then events for SESSION_FLUSH_SLICE_US. A room of
+ * thousands takes tens of ms of send()s per event; in slices, the loop reads new frames and
+ * results between them, and a reply does not wait for the whole room's writes.
+ */
+static void flush_all(uv_check_t *check)
+{
+    struct bridge *br = check->data;
+    struct session *s;
+    if (!br->flush_urgent && !br->flush_head)
+        return; /* most turns of a quiet bridge */
+    while ((s = pop_urgent(br))) {
+        if (!br->destroying)
+            flush_one(s);
+        session_unref(s);
+    }
+    uint64_t until = uv_hrtime() + SESSION_FLUSH_SLICE_US * 1000;
+    for (unsigned n = 1; (s = pop_bulk(br)); n++) {
+        if (!br->destroying)
+            flush_one(s);
+        session_unref(s);
+        if (n % 32 == 0 && uv_hrtime() >= until)
+            break;
+    }
+    if (!br->flush_head && !br->flush_urgent)
+        uv_idle_stop(&br->flush_idle);
+}
+
+void session_flusher_start(struct bridge *br)
+{
+    uv_check_init(&br->loop, &br->flush_check);
+    uv_idle_init(&br->loop, &br->flush_idle);
+    br->flush_check.data = br->flush_idle.data = br;
+    uv_check_start(&br->flush_check, flush_all);
+    uv_unref((uv_handle_t *)&br->flush_check); /* it alone does not keep the loop running */
+}
+
+void session_flusher_stop(struct bridge *br)
+{
+    struct session *s;
+    while ((s = pop_urgent(br)) || (s = pop_bulk(br)))
+        session_unref(s);
+    uv_close((uv_handle_t *)&br->flush_check, NULL);
+    uv_close((uv_handle_t *)&br->flush_idle, NULL);
+}
+
+void session_heard(struct session *s) { s->heard_ms = uv_now(&s->br->loop); }
+
 int session_receive(struct session *s, const void *in, size_t len)
 {
+    session_heard(s);
     bool first = lws_is_first_fragment(s->wsi), final = lws_is_final_fragment(s->wsi);
     size_t max = s->authenticated ? (size_t)s->br->cfg.max_frame_bytes : SESSION_AUTH_FRAME_MAX_BYTES;
     if (first) {
@@ -602,6 +762,34 @@ void session_broadcast(struct bridge *br, const char *user, struct outbuf *ob)
             session_offer(s, ob);
 }
 
+/*
+ * The heartbeat (docs/protocol.md "Connection"), one clock for every connection: a peer silent for
+ * --heartbeat seconds is pinged, one silent for twice that is dropped. lws can do this itself, but
+ * with a timer per connection kept in one sorted list: every connection that opened walked the
+ * whole list to insert its own, O(N) per join, most of the bridge's CPU in a storm of 10,000 joins
+ * (docs/benchmarks.md "Large rooms"), so its validity timer is off (server.c).
+ */
+static void check_heartbeat(struct session *s, unsigned long long now_ms)
+{
+    unsigned long long beat = (unsigned long long)s->br->cfg.heartbeat_seconds * 1000;
+    unsigned long long quiet = now_ms > s->heard_ms ? now_ms - s->heard_ms : 0;
+    if (s->close_code || s->heartbeat_dead || quiet < beat)
+        return;
+    if (quiet >= 2 * beat) {
+        s->heartbeat_dead = true; /* lws closes it within a second */
+        char user[LOG_QUOTED_ID];
+        log_info("heartbeat_timeout", "conn=%s user=%s silent_ms=%llu", s->conn_id,
+                 log_quote(user, sizeof user, s->claims.sub), quiet);
+        lws_set_timeout(s->wsi, PENDING_TIMEOUT_WS_PONG_CHECK_GET_PONG, LWS_TO_KILL_ASYNC);
+        return;
+    }
+    if (s->pinged_ms <= s->heard_ms) { /* once per silence */
+        s->pinged_ms = now_ms;
+        s->ping_due = true;
+        lws_callback_on_writable(s->wsi);
+    }
+}
+
 void session_housekeeping(struct bridge *br, long long now_s, unsigned long long now_ms)
 {
     for (struct session *s = br->unauthenticated; s; s = s->next)
@@ -614,6 +802,7 @@ void session_housekeeping(struct bridge *br, long long now_s, unsigned long long
             session_close(s, 4001, "token expired");
         }
         check_slow(s, now_ms);
+        check_heartbeat(s, now_ms);
     }
 }
 

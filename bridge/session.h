@@ -17,6 +17,7 @@ struct session;
 #define SESSION_QUEUE_MAX_FRAMES 8192
 #define SESSION_QUEUE_MIN_FRAMES 8 /* an idle connection's ring: most never queue more */
 #define SESSION_WRITE_BATCH_BYTES (64 * 1024) /* most bytes of queued frames sent in one write */
+#define SESSION_FLUSH_SLICE_US 2000 /* events written per loop turn before the loop reads again */
 #define SESSION_CLOSE_DRAIN_BYTES (64 * 1024) /* read and dropped after our close, then no more */
 
 /*
@@ -69,7 +70,8 @@ struct session *session_first(const struct bridge *br);
 struct session *session_next(const struct session *s);
 /* A system frame: to every connection (user NULL), or to every connection of one user. */
 void session_broadcast(struct bridge *br, const char *user, struct outbuf *ob);
-/* Once a second: closes expired tokens (4001) and stalled readers (4008). */
+/* Once a second: closes expired tokens (4001) and stalled readers (4008); pings silent peers and
+ * drops those silent for twice --heartbeat. */
 void session_housekeeping(struct bridge *br, long long now_s, unsigned long long now_ms);
 /* Shutdown: queues `notice` to every connection, then closes each with code once it is written. */
 void session_close_all(struct bridge *br, struct outbuf *notice, int code, const char *reason);
@@ -95,8 +97,15 @@ void session_send_error(struct session *s, json_t *ref, const char *code, const 
 /* Closes with code once what is already queued has been written; nothing more is queued. */
 void session_close(struct session *s, int code, const char *reason);
 
+/* The end-of-turn writer of queued frames (enqueue's direct path): started with the loop, stopped
+ * at shutdown before lws is torn down. */
+void session_flusher_start(struct bridge *br);
+void session_flusher_stop(struct bridge *br);
+
 /* LWS_CALLBACK_SERVER_WRITEABLE. Returns -1 when lws must close the connection. */
 int session_writable(struct session *s);
+/* The peer answered a ping (LWS_CALLBACK_RECEIVE_PONG); any frame it sends counts too. */
+void session_heard(struct session *s);
 /* LWS_CALLBACK_RECEIVE. Returns -1 when lws must close the connection. */
 int session_receive(struct session *s, const void *in, size_t len);
 

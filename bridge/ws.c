@@ -186,6 +186,10 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         return established(br, wsi, pc);
     case LWS_CALLBACK_RECEIVE:
         return pc->session ? session_receive(pc->session, in, len) : -1;
+    case LWS_CALLBACK_RECEIVE_PONG:
+        if (pc->session)
+            session_heard(pc->session);
+        break;
     case LWS_CALLBACK_SERVER_WRITEABLE:
         return pc->session ? session_writable(pc->session) : 0;
     case LWS_CALLBACK_CLOSED:

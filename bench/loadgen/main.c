@@ -97,5 +97,6 @@ int main(int argc, char **argv) {
   report_summary(stderr, &cfg, &res);
   free(res.latency);
   free(res.ack);
+  free(res.lag);
   return 0;
 }

@@ -10,7 +10,7 @@ void report_line(FILE *out, const struct lg_config *cfg, const struct lg_result 
   fprintf(out,
           "conns=%u rooms=%u connected=%u connect_fail=%u join_fail=%u closed_early=%u "
           "sent=%llu acked=%llu send_err=%llu unanswered=%llu expected=%llu delivered=%llu lost=%llu dup=%llu ooo=%llu "
-          "p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f max_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f "
+          "p50_ms=%.3f p95_ms=%.3f p99_ms=%.3f max_ms=%.3f ack_p50_ms=%.3f ack_p99_ms=%.3f lag_p50_ms=%.3f lag_p99_ms=%.3f "
           "sends_per_s=%.0f deliveries_per_s=%.0f "
           "bridge_rss_kib=%ld bridge_rss_per_conn_b=%ld bridge_cpu_per_10k=%.4f pg_cpu_per_10k=%.4f "
           "gen_cpu_per_10k=%.4f bridge_cpu_pct=%.0f pg_cpu_pct=%.0f gen_cpu_pct=%.0f "
@@ -22,6 +22,7 @@ void report_line(FILE *out, const struct lg_config *cfg, const struct lg_result 
           ms(hist_quantile(r->latency, 0.50)), ms(hist_quantile(r->latency, 0.95)),
           ms(hist_quantile(r->latency, 0.99)), ms(r->latency->max),
           ms(hist_quantile(r->ack, 0.50)), ms(hist_quantile(r->ack, 0.99)),
+          ms(hist_quantile(r->lag, 0.50)), ms(hist_quantile(r->lag, 0.99)),
           (double)r->acked / secs, (double)r->delivered / secs,
           r->rss_joined_kib > r->rss_end_kib ? r->rss_joined_kib : r->rss_end_kib, per_conn_b,
           per10k(r->bridge_cpu, r->delivered), per10k(r->pg_cpu, r->delivered), per10k(r->self_cpu, r->delivered),
@@ -45,6 +46,8 @@ void report_summary(FILE *out, const struct lg_config *cfg, const struct lg_resu
   fprintf(out, "latency send->delivery: p50 %.2f ms, p95 %.2f ms, p99 %.2f ms, max %.2f ms; send->reply p50 %.2f ms, p99 %.2f ms\n",
           ms(hist_quantile(r->latency, 0.5)), ms(hist_quantile(r->latency, 0.95)), ms(hist_quantile(r->latency, 0.99)),
           ms(r->latency->max), ms(hist_quantile(r->ack, 0.5)), ms(hist_quantile(r->ack, 0.99)));
+  fprintf(out, "generator lag (a delivery in its socket until read): p50 %.2f ms, p99 %.2f ms\n",
+          ms(hist_quantile(r->lag, 0.5)), ms(hist_quantile(r->lag, 0.99)));
   fprintf(out, "joins: CPU until quiet: bridge %.2f s, PostgreSQL %.2f s\n", r->join_bridge_cpu, r->join_pg_cpu);
   fprintf(out, "joins: all answered %.0f ms after the first connect, %llu bytes of join replies; %llu presence frames "
           "(%llu bytes), last occupancy %lld\n",

@@ -37,6 +37,7 @@ struct lg_result {
   char first_error[64];             /* the first error code a send got, or the first close reason */
   struct histogram *latency;        /* send -> delivery, every receiver */
   struct histogram *ack;            /* send -> reply */
+  struct histogram *lag;            /* a delivery's arrival in its socket -> the generator read it */
   double send_seconds;              /* first send .. last delivery or reply */
   long rss_before_kib, rss_joined_kib, rss_end_kib;   /* bridges, summed */
   double bridge_cpu, pg_cpu, self_cpu;                 /* seconds during the measured phase */

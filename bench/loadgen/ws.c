@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #define MAX_BACKLOG (4u << 20)    /* bytes queued per connection before sends are refused */
@@ -37,6 +38,10 @@ int ws_loop_init(struct ws_loop *loop, struct ws_handlers h) {
   loop->epfd = epoll_create1(EPOLL_CLOEXEC);
   loop->scratch_cap = SCRATCH + MAX_MESSAGE + 16;
   loop->scratch = malloc(loop->scratch_cap);
+  struct timespec real, mono;
+  clock_gettime(CLOCK_REALTIME, &real);
+  clock_gettime(CLOCK_MONOTONIC, &mono);
+  loop->real_minus_mono = ((int64_t)real.tv_sec - mono.tv_sec) * 1000000000 + (real.tv_nsec - mono.tv_nsec);
   return loop->epfd >= 0 && loop->scratch ? 0 : -1;
 }
 
@@ -125,6 +130,7 @@ int ws_connect(struct ws_loop *loop, struct conn *c, const struct sockaddr_in *d
   if (fd < 0) return -1;
   int one = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one);  /* loop->rx_ns */
   if (src) {
     /* Many source addresses: each has its own ephemeral port range, so 10k+ connections (and the
      * TIME_WAITs of earlier runs) do not exhaust one. The port is picked at connect(). */
@@ -227,7 +233,17 @@ static void on_readable(struct ws_loop *loop, struct conn *c) {
   char *buf = loop->scratch;
   size_t have = c->in_len;
   if (have) memcpy(buf, c->in, have);
-  ssize_t r = recv(c->fd, buf + have, SCRATCH, 0);
+  struct iovec iov = {.iov_base = buf + have, .iov_len = SCRATCH};
+  union { char buf[CMSG_SPACE(sizeof(struct timespec))]; struct cmsghdr align; } ctl;
+  struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = ctl.buf, .msg_controllen = sizeof ctl.buf};
+  ssize_t r = recvmsg(c->fd, &mh, 0);
+  loop->rx_ns = 0;
+  for (struct cmsghdr *cm = r > 0 ? CMSG_FIRSTHDR(&mh) : NULL; cm; cm = CMSG_NXTHDR(&mh, cm))
+    if (cm->cmsg_level == SOL_SOCKET && cm->cmsg_type == SCM_TIMESTAMPNS) {
+      struct timespec ts;
+      memcpy(&ts, CMSG_DATA(cm), sizeof ts);
+      loop->rx_ns = (uint64_t)((int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec - loop->real_minus_mono);
+    }
   if (r <= 0) {
     if (r < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) return;
     ws_close(loop, c, r == 0 ? "connection closed by the bridge" : "read failed");

@@ -39,6 +39,11 @@ struct ws_loop {
   char *scratch;           /* one read buffer shared by all connections */
   size_t scratch_cap;
   uint64_t bytes_in, bytes_out;
+  /* When the bytes being handled reached the client's socket (the kernel's receive timestamp of
+   * the newest segment in the read, as CLOCK_MONOTONIC ns; 0 if none came): what a client with a
+   * thread of its own would see, however long this one loop took to get to the socket. */
+  uint64_t rx_ns;
+  int64_t real_minus_mono;   /* CLOCK_REALTIME - CLOCK_MONOTONIC at init, to convert the timestamps */
 };
 
 int ws_loop_init(struct ws_loop *loop, struct ws_handlers h);

@@ -1,5 +1,6 @@
 /* occupancy: the latest signal per room wins, at most one delivery per room per tick, a flush of one
- * room delivers it at once, no coalescing with interval 0, and notify_parse routes the signal. */
+ * room delivers it at once, no coalescing with interval 0, notify_parse routes the signal, and a room
+ * with thousands of members joined gets its count less often (one interval per 1,000). */
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
@@ -22,6 +23,13 @@ static void record(void *ctx, const char *room, struct outbuf *ob)
         snprintf(s->text[s->n], sizeof s->text[0], "%.*s", (int)ob->len, (const char *)outbuf_payload(ob));
     }
     s->n++;
+}
+
+/* A room "big" of 5,000 members and any other of 10. */
+static unsigned members(void *ctx, const char *room)
+{
+    (void)ctx;
+    return strcmp(room, "big") == 0 ? 5000 : 10;
 }
 
 static void stop_loop(uv_timer_t *t) { uv_stop(t->loop); }
@@ -85,6 +93,37 @@ int main(void)
     CHECK(now.n == 2, "interval 0: each signal at once");
     occupancy_stop(direct);
     occupancy_free(direct);
+    CHECK(uv_loop_close(&loop) == 0, "no handle left open");
+
+    CHECK(occupancy_interval_for(500, 0) == 500 && occupancy_interval_for(500, 1000) == 500,
+          "up to 1,000 members: the plain interval");
+    CHECK(occupancy_interval_for(500, 1001) == 1000 && occupancy_interval_for(500, 5000) == 2500 &&
+              occupancy_interval_for(500, 10000) == 5000,
+          "one interval per started 1,000 members");
+
+    uv_loop_init(&loop);
+    struct seen sc = {0};
+    struct occupancy *scaled = occupancy_new(&loop, 20, record, &sc);
+    occupancy_scale_by(scaled, members, NULL); /* big: every 100 ms, small: every 20 ms */
+    occupancy_queue(scaled, "big", SIG(1), strlen(SIG(1)));
+    occupancy_queue(scaled, "small", SIG(1), strlen(SIG(1)));
+    run_for(&loop, 30);
+    CHECK(sc.n == 2, "a room's first count goes at the next tick, whatever its size");
+    occupancy_queue(scaled, "big", SIG(2), strlen(SIG(2)));
+    occupancy_queue(scaled, "big", SIG(3), strlen(SIG(3)));
+    occupancy_queue(scaled, "small", SIG(2), strlen(SIG(2)));
+    run_for(&loop, 40);
+    CHECK(sc.n == 3 && strcmp(sc.room[2], "small") == 0, "the small room's next count goes a tick later");
+    CHECK(occupancy_pending(scaled) == 1, "the big room's waits for its longer interval");
+    run_for(&loop, 150);
+    CHECK(sc.n == 4 && strcmp(sc.room[3], "big") == 0 && strstr(sc.text[3], "\"occupancy\":3"),
+          "then it goes, the latest count");
+    occupancy_queue(scaled, "big", SIG(4), strlen(SIG(4)));
+    occupancy_flush_room(scaled, "big");
+    CHECK(sc.n == 5, "a flush does not wait for the interval");
+    occupancy_stop(scaled);
+    uv_run(&loop, UV_RUN_NOWAIT);
+    occupancy_free(scaled);
     CHECK(uv_loop_close(&loop) == 0, "no handle left open");
 
     struct notify_facts f;
