@@ -66,7 +66,11 @@ static const struct setting settings[] = {
     {"max-connections-per-user", "RT_MAX_CONNECTIONS_PER_USER", INT(max_connections_per_user), "32", 1, 1000000,
      "WebSocket connections one user (token sub) may hold on this bridge; more are refused with HTTP 429"},
     {"handshake-timeout", "RT_HANDSHAKE_TIMEOUT", INT(handshake_timeout_seconds), "10", 1, 300,
-     "seconds a new connection has to complete its HTTP request or WebSocket upgrade before it is dropped"},
+     "seconds a new connection has to complete its HTTP request or WebSocket upgrade (and a pgrt.auth connection "
+     "its auth frame) before it is dropped"},
+    {"max-unauthenticated-connections", "RT_MAX_UNAUTHENTICATED_CONNECTIONS", INT(max_unauthenticated_connections),
+     "1000", 1, 1000000,
+     "pgrt.auth connections waiting for their auth frame at once; more upgrades are refused with HTTP 503"},
     {"max-frame-bytes", "RT_MAX_FRAME_BYTES", INT(max_frame_bytes), "131072", 1024, 16777216,
      "largest client frame; larger ones close the connection with 1009"},
     {"shutdown-grace-ms", "RT_SHUTDOWN_GRACE_MS", INT(shutdown_grace_ms), "5000", 0, 600000,

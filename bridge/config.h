@@ -42,6 +42,7 @@ struct config {
     int occupancy_interval_ms;
     int slow_consumer_ms;
     int max_connections_per_user;
+    int max_unauthenticated_connections;
     int handshake_timeout_seconds;
     int jwt_max_lifetime_seconds; /* 0: no maximum */
 };

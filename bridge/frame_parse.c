@@ -173,6 +173,16 @@ void frame_parse(const char *text, size_t len, struct frame_request *req)
     }
 }
 
+const char *frame_parse_first_auth(const char *text, size_t len, struct frame_request *req)
+{
+    frame_parse(text, len, req);
+    /* FRAME_INVALID too: an auth frame without a ref is only refused as a later frame. */
+    if (req->kind == FRAME_MALFORMED || !req->type || strcmp(req->type, "auth") != 0)
+        return NULL;
+    json_t *token = json_object_get(req->frame, "token");
+    return json_is_string(token) ? json_string_value(token) : NULL;
+}
+
 void frame_request_free(struct frame_request *req)
 {
     json_decref(req->frame);

@@ -40,4 +40,12 @@ struct frame_request {
 void frame_parse(const char *text, size_t len, struct frame_request *req);
 void frame_request_free(struct frame_request *req);
 
+/*
+ * The first frame of a connection that asked to authenticate by frame (docs/protocol.md
+ * "Connecting"): {"type":"auth","token":JWT}, read with frame_parse's rules (a `ref` is allowed and
+ * not needed: `welcome` answers it). Returns the token, borrowed from req->frame, or NULL when the
+ * frame is anything else. Always fills *req; release it with frame_request_free.
+ */
+const char *frame_parse_first_auth(const char *text, size_t len, struct frame_request *req);
+
 #endif

@@ -41,6 +41,25 @@ bool http_origin_allowed(const char *list, const char *origin)
     return false;
 }
 
+bool http_protocol_listed(const char *list, const char *name)
+{
+    size_t len = strlen(name);
+    for (const char *p = list; p && *p;) {
+        while (*p == ',' || *p == ' ' || *p == '\t')
+            p++;
+        const char *end = p;
+        while (*end && *end != ',')
+            end++;
+        const char *last = end;
+        while (last > p && (last[-1] == ' ' || last[-1] == '\t'))
+            last--;
+        if (last > p && (size_t)(last - p) == len && strncmp(p, name, len) == 0)
+            return true;
+        p = end;
+    }
+    return false;
+}
+
 bool http_safe_path(const char *uri)
 {
     if (uri[0] != '/' || strlen(uri) > 200)

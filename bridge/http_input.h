@@ -18,6 +18,12 @@ bool http_origins_open(const char *list);
  */
 bool http_origin_allowed(const char *list, const char *origin);
 
+/*
+ * Whether `name` is one of the entries of a Sec-WebSocket-Protocol value `list` (comma-separated,
+ * spaces around entries ignored, exact and case-sensitive as RFC 6455 says). NULL list: false.
+ */
+bool http_protocol_listed(const char *list, const char *name);
+
 /* Only plain relative names under the web root: no "..", no hidden files, no odd bytes. */
 bool http_safe_path(const char *uri);
 /* The Content-Type served for a file name, or NULL for a type the bridge does not serve. */

@@ -33,7 +33,7 @@ static struct {
     unsigned long long frames_in, frames_out, socket_writes, socket_write_waits, batches, batched_commands, db_reconnects, slow_consumer_closes,
         rate_limited, gap_fills, notifications, handshakes_pending, handshakes_abandoned, gap_fills_unresolved,
         gap_fills_deferred, batches_split, batch_split_commands;
-    unsigned long long upgrades_refused[REFUSED_RATE_LIMIT + 1];
+    unsigned long long upgrades_refused[REFUSED_AUTH_TIMEOUT + 1];
     unsigned long long notify_auth[4]; /* by notify_auth_result: ok, unsigned, unknown_key, bad_tag */
     unsigned long long commands[NTYPES_MAX][NOUTCOMES];
     struct histogram latency, notify_lag;
@@ -250,12 +250,19 @@ char *metrics_render(const struct metrics_gauges *g, size_t *len)
     counter(&o, "pgrt_slow_consumer_closes_total", "Connections closed with 4008 (send queue full).",
             m.slow_consumer_closes);
     counter(&o, "pgrt_rate_limited_total", "Frames refused with RATE_LIMITED.", m.rate_limited);
-    static const char *const refusal_names[] = {"full", "per_user", "auth", "origin", "maintenance", "rate_limit"};
+    static const char *const refusal_names[] = {"full",       "per_user",        "auth",        "origin",
+                                                "maintenance", "rate_limit",     "unauthenticated", "first_frame",
+                                                "auth_timeout"};
     put(&o, "# HELP pgrt_upgrades_refused_total WebSocket upgrades refused, by reason (full: 503 at --max-connections; "
-            "per_user: 429 at --max-connections-per-user; auth: 401; origin: 403; maintenance: 503; rate_limit: 429).\n"
+            "per_user: 429 at --max-connections-per-user; auth: 401; origin: 403; maintenance: 503; rate_limit: 429; "
+            "unauthenticated: 503 at --max-unauthenticated-connections); a pgrt.auth connection refused at its auth "
+            "frame counts under the same reasons, and first_frame (4000) and auth_timeout (4008).\n"
             "# TYPE pgrt_upgrades_refused_total counter\n");
     for (size_t i = 0; i < sizeof refusal_names / sizeof refusal_names[0]; i++)
         put(&o, "pgrt_upgrades_refused_total{reason=\"%s\"} %llu\n", refusal_names[i], m.upgrades_refused[i]);
+    gauge(&o, "pgrt_connections_unauthenticated",
+          "pgrt.auth connections waiting for their auth frame (at most --max-unauthenticated-connections).",
+          g->unauthenticated);
     gauge(&o, "pgrt_handshakes_pending", "Accepted connections whose first HTTP request or upgrade is not complete yet.",
           (double)m.handshakes_pending);
     counter(&o, "pgrt_handshakes_abandoned_total",

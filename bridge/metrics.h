@@ -12,6 +12,7 @@ struct metrics_gauges {
     unsigned rooms;            /* rooms with a local subscriber */
     bool db_up;
     unsigned commands_pending; /* queued or in flight to the database */
+    unsigned unauthenticated;  /* pgrt.auth connections waiting for their auth frame */
     unsigned long listen_reconnects; /* the LISTEN connection's (the pool counts its own) */
 };
 
@@ -37,8 +38,21 @@ void metrics_gap_fill_unresolved(void);
 /* A room used its fills of this second: the next one waits for router_tick. */
 void metrics_gap_fill_deferred(void);
 
-/* Why an upgrade was refused (pgrt_upgrades_refused_total{reason}). */
-enum refusal { REFUSED_FULL, REFUSED_PER_USER, REFUSED_AUTH, REFUSED_ORIGIN, REFUSED_MAINTENANCE, REFUSED_RATE_LIMIT };
+/*
+ * Why an upgrade, or a pgrt.auth connection at its auth frame, was refused
+ * (pgrt_upgrades_refused_total{reason}). The last three happen only to pgrt.auth connections.
+ */
+enum refusal {
+    REFUSED_FULL,
+    REFUSED_PER_USER,
+    REFUSED_AUTH,
+    REFUSED_ORIGIN,
+    REFUSED_MAINTENANCE,
+    REFUSED_RATE_LIMIT,
+    REFUSED_UNAUTHENTICATED, /* --max-unauthenticated-connections: 503 */
+    REFUSED_FIRST_FRAME,     /* the first frame was not an auth frame: 4000 */
+    REFUSED_AUTH_TIMEOUT,    /* no auth frame within --handshake-timeout: 4008 */
+};
 void metrics_upgrade_refused(enum refusal why);
 /* A connection was accepted / sent its first whole request or closed before it (abandoned: true). */
 void metrics_handshake_begin(void);

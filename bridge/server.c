@@ -34,6 +34,9 @@
 
 static const struct lws_protocols protocols[] = {
     {"pgrt", ws_callback, sizeof(struct per_connection), 4096, 0, NULL, 0},
+    /* Listed by a client that authenticates with its first frame; lws drops an upgrade that asks
+     * for a subprotocol it does not know, and echoes the one it picked (browsers require that). */
+    {WS_FRAME_AUTH_PROTOCOL, ws_callback, sizeof(struct per_connection), 4096, 0, NULL, 0},
     {NULL, NULL, 0, 0, 0, NULL, 0},
 };
 
@@ -95,6 +98,7 @@ static void on_reaped(void *ctx) { frames_rejoin_all(ctx); }
 static void read_gauges(const struct bridge *br, struct metrics_gauges *g)
 {
     g->connections = br->n_sessions - br->n_closing;
+    g->unauthenticated = br->n_unauthenticated;
     g->rooms = router_rooms(br->router);
     g->db_up = listener_up(br->listener) && pool_up(br->pool);
     g->commands_pending = pool_pending(br->pool);

@@ -62,6 +62,8 @@ struct bridge {
     uv_idle_t flush_idle;       /* active while the list is not empty: the loop does not sleep */
     unsigned n_sessions;
     unsigned n_closing; /* sessions being closed (their close frame waits for the socket) */
+    struct session *unauthenticated; /* waiting for their auth frame; not in `sessions` (session.c) */
+    unsigned n_unauthenticated;
     uint64_t next_conn;
     time_t started_at;
 };

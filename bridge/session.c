@@ -1,7 +1,9 @@
 /*
  * session: per-connection queueing and reassembly, and the list of every connection. What a frame
  * means is for the layer above (frames.c, reached through bridge.session_ops): the transport knows
- * nothing of rooms or commands.
+ * nothing of rooms or commands. The one frame it reads itself is the first frame of a connection
+ * that authenticates by frame (`pgrt.auth`, docs/protocol.md "Connecting"): until that token is
+ * admitted, the connection has no user, is not in the list of connections, and nothing goes above.
  */
 #include "session.h"
 
@@ -10,6 +12,8 @@
 #include <string.h>
 #include <sys/socket.h>
 
+#include "admission.h"
+#include "frame_parse.h"
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
@@ -23,7 +27,10 @@ struct session {
     struct lws *wsi;
     void *app; /* the layer above's state for this connection (session_ops.open) */
     char conn_id[32];
-    struct auth_claims claims;
+    bool authenticated; /* has a user (claims) */
+    enum { LISTED_NOWHERE, LISTED_WAITING, LISTED_CONNECTED } listed; /* bridge.unauthenticated, bridge.sessions */
+    unsigned long long auth_deadline_ms; /* unauthenticated: its auth frame must come by then */
+    struct auth_claims claims; /* all zero until authenticated */
     char *user_json; /* claims.sub as a JSON string, for the commands sent to rt.batch */
     time_t connected_at;
     unsigned refs;   /* the connection itself, plus whoever else holds it (the app) */
@@ -63,6 +70,9 @@ struct session {
 
 #define SESSION_LWS_WRITE_CLOSE ((enum lws_write_protocol)4)
 
+/* The largest first frame of a pgrt.auth connection: a token of the longest length, and room for the rest. */
+#define SESSION_AUTH_FRAME_MAX_BYTES (AUTH_MAX_TOKEN_BYTES + 1024)
+
 
 static void drop_queue(struct session *s);
 static void keep_polling(uv_idle_t *idle) { (void)idle; }
@@ -74,6 +84,59 @@ static bool answers_before_close(const struct session *s) { return s->close_code
 
 static bool owes_replies(const struct session *s) { return s->app && s->br->session_ops->owes_replies(s->app); }
 
+/* Moves the connection to the list `where` (bridge.unauthenticated, bridge.sessions or neither). */
+static void list_as(struct session *s, int where)
+{
+    struct bridge *br = s->br;
+    if (s->listed != LISTED_NOWHERE) {
+        struct session **head = s->listed == LISTED_WAITING ? &br->unauthenticated : &br->sessions;
+        if (s->prev)
+            s->prev->next = s->next;
+        else
+            *head = s->next;
+        if (s->next)
+            s->next->prev = s->prev;
+        s->prev = s->next = NULL;
+        if (s->listed == LISTED_WAITING)
+            br->n_unauthenticated--;
+        else
+            br->n_sessions--;
+    }
+    s->listed = where;
+    if (where == LISTED_NOWHERE)
+        return;
+    struct session **head = where == LISTED_WAITING ? &br->unauthenticated : &br->sessions;
+    s->next = *head;
+    if (*head)
+        (*head)->prev = s;
+    *head = s;
+    if (where == LISTED_WAITING)
+        br->n_unauthenticated++;
+    else
+        br->n_sessions++;
+}
+
+/* The connection's user is known: it joins the list of connections, the layer above, and gets welcome. */
+static bool attach_user(struct session *s, const struct auth_claims *claims)
+{
+    struct bridge *br = s->br;
+    json_t *user = json_string(claims->sub);
+    s->user_json = user ? json_dumps(user, JSON_ENCODE_ANY) : NULL;
+    json_decref(user);
+    s->rate = s->user_json ? rate_attach(br->rates, claims->sub, uv_now(&br->loop)) : NULL;
+    if (!s->rate)
+        return false;
+    s->claims = *claims;
+    s->authenticated = true;
+    s->connected_at = time(NULL);
+    list_as(s, LISTED_CONNECTED);
+    s->app = br->session_ops->open(s);
+    if (!s->app)
+        return false;
+    session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", s->conn_id, "user",
+                                   s->claims.sub, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
+    return true;
+}
 struct session *session_new(struct bridge *br, struct lws *wsi, const struct auth_claims *claims)
 {
     struct session *s = calloc(1, sizeof *s);
@@ -88,33 +151,28 @@ struct session *session_new(struct bridge *br, struct lws *wsi, const struct aut
     }
     s->br = br;
     s->wsi = wsi;
-    s->claims = *claims;
     s->refs = 1;
-    json_t *user = json_string(claims->sub);
-    s->user_json = user ? json_dumps(user, JSON_ENCODE_ANY) : NULL;
-    json_decref(user);
-    s->rate = rate_attach(br->rates, claims->sub, uv_now(&br->loop));
-    if (!s->user_json || !s->rate) {
-        rate_detach(br->rates, s->rate);
-        free(s->user_json);
-        free(s->queue);
-        free(s);
-        return NULL;
-    }
     s->connected_at = time(NULL);
     s->heard_ms = uv_now(&br->loop);
     snprintf(s->conn_id, sizeof s->conn_id, "c%llx", (unsigned long long)++br->next_conn);
-    s->next = br->sessions;
-    if (br->sessions)
-        br->sessions->prev = s;
-    br->sessions = s;
-    br->n_sessions++;
-    s->app = br->session_ops->open(s);
-    if (!s->app) {
+    if (!claims) { /* pgrt.auth: the token comes in the first frame, within --handshake-timeout */
+        s->auth_deadline_ms = uv_now(&br->loop) + 1000ull * (unsigned long long)br->cfg.handshake_timeout_seconds;
+        list_as(s, LISTED_WAITING);
+        return s;
+    }
+    if (!attach_user(s, claims)) {
         session_gone(s);
         return NULL;
     }
     return s;
+}
+
+/* A close we start is "closing" until the connection is gone; only connections with a user count. */
+static void set_close_code(struct session *s, int code)
+{
+    s->close_code = code;
+    if (s->authenticated)
+        s->br->n_closing++;
 }
 
 void session_gone(struct session *s)
@@ -124,15 +182,9 @@ void session_gone(struct session *s)
     struct bridge *br = s->br;
     s->gone = true;
     s->wsi = NULL;
-    if (s->close_code)
+    if (s->close_code && s->authenticated)
         br->n_closing--;
-    if (s->prev)
-        s->prev->next = s->next;
-    else
-        br->sessions = s->next;
-    if (s->next)
-        s->next->prev = s->prev;
-    br->n_sessions--;
+    list_as(s, LISTED_NOWHERE);
     rate_detach(br->rates, s->rate);
     s->rate = NULL;
     drop_queue(s);
@@ -206,9 +258,8 @@ void session_close(struct session *s, int code, const char *reason)
 {
     if (s->close_code || s->gone)
         return;
-    s->close_code = code;
+    set_close_code(s, code);
     snprintf(s->close_reason, sizeof s->close_reason, "%s", reason);
-    s->br->n_closing++;
     lws_callback_on_writable(s->wsi);
     /* The close frame goes out when the socket takes it; a peer that never reads again (a slow
      * consumer) is cut off after this long. */
@@ -478,6 +529,80 @@ int session_writable(struct session *s)
     return 0;
 }
 
+/* Refuses a pgrt.auth connection before it has a user: a close code, nothing else sent. */
+static void refuse_unauthenticated(struct session *s, enum refusal why, int code, const char *reason)
+{
+    if (why == REFUSED_FIRST_FRAME || why == REFUSED_AUTH_TIMEOUT) /* admission_check counts the others */
+        metrics_upgrade_refused(why);
+    log_info("auth_frame_refused", "conn=%s code=%d reason=%s", s->conn_id, code,
+             why == REFUSED_FIRST_FRAME    ? "first_frame"
+             : why == REFUSED_AUTH_TIMEOUT ? "auth_timeout"
+             : why == REFUSED_FULL         ? "full"
+                                           : "admission");
+    session_close(s, code, reason);
+}
+
+/*
+ * The first frame of a pgrt.auth connection: {"type":"auth","token":JWT}, checked exactly like the
+ * token of an upgrade (admission.c). Only then does the connection get a user and `welcome`; any
+ * other frame, or a token refused, closes it with the code docs/protocol.md "Close codes" gives.
+ */
+static void authenticate(struct session *s, const char *text, size_t len)
+{
+    struct bridge *br = s->br;
+    struct frame_request req;
+    const char *token = s->rx_binary ? NULL : frame_parse_first_auth(text, len, &req);
+    if (!token) {
+        if (!s->rx_binary)
+            frame_request_free(&req);
+        refuse_unauthenticated(s, REFUSED_FIRST_FRAME, 4000,
+                               "the first frame must be {\"type\":\"auth\",\"token\":JWT}");
+        return;
+    }
+    struct admission adm;
+    admission_check(br, token, "frame", &adm);
+    frame_request_free(&req);
+    char reason[64];
+    switch (adm.verdict) {
+    case ADMIT_BAD_TOKEN:
+        snprintf(reason, sizeof reason, "token refused: %s", auth_result_name(adm.auth));
+        refuse_unauthenticated(s, REFUSED_AUTH, 4001, reason);
+        return;
+    case ADMIT_RATE_LIMITED:
+        snprintf(reason, sizeof reason, "rate limited: retry after %llu s", adm.retry_after);
+        refuse_unauthenticated(s, REFUSED_RATE_LIMIT, 4029, reason);
+        return;
+    case ADMIT_PER_USER:
+        refuse_unauthenticated(s, REFUSED_PER_USER, 4029, "too many connections for this user");
+        return;
+    case ADMIT_OK:
+        break;
+    }
+    /* A waiting connection holds no slot of --max-connections: the bridge may have filled since the upgrade. */
+    if (br->n_sessions >= (unsigned)br->cfg.max_connections) {
+        metrics_upgrade_refused(REFUSED_FULL);
+        refuse_unauthenticated(s, REFUSED_FULL, 1013, "bridge full: try again later");
+        return;
+    }
+    if (!attach_user(s, &adm.claims)) {
+        session_close(s, 1011, "out of memory");
+        return;
+    }
+    char user[LOG_QUOTED_ID];
+    log_debug("authenticated", "conn=%s user=%s via=frame", s->conn_id, log_quote(user, sizeof user, s->claims.sub));
+}
+
+/* One complete frame: above once the connection has a user, else it is the auth frame. */
+static void deliver(struct session *s, const char *text, size_t len)
+{
+    if (!s->authenticated)
+        authenticate(s, text, len);
+    else if (s->rx_binary)
+        s->br->session_ops->binary(s->app);
+    else
+        s->br->session_ops->text(s->app, text, len);
+}
+
 /* Writes the queue of every session listed this loop turn, outside any lws callback. */
 static void flush_one(struct session *s)
 {
@@ -570,7 +695,7 @@ int session_receive(struct session *s, const void *in, size_t len)
 {
     session_heard(s);
     bool first = lws_is_first_fragment(s->wsi), final = lws_is_final_fragment(s->wsi);
-    size_t max = (size_t)s->br->cfg.max_frame_bytes;
+    size_t max = s->authenticated ? (size_t)s->br->cfg.max_frame_bytes : SESSION_AUTH_FRAME_MAX_BYTES;
     if (first) {
         s->rx_len = 0;
         s->rx_too_large = false;
@@ -603,17 +728,14 @@ int session_receive(struct session *s, const void *in, size_t len)
          * its message is cut off after 64 times the limit. */
         s->rx_discarded += len;
         if (final || s->rx_discarded > 64 * max) {
-            s->close_code = 1009;
+            set_close_code(s, 1009); /* counted like any close, so pgrt_connections stays right */
             lws_close_reason(s->wsi, LWS_CLOSE_STATUS_MESSAGE_TOO_LARGE, (unsigned char *)"frame too large", 15);
             return -1;
         }
         return 0;
     }
     if (first && final) { /* the common case: no copy */
-        if (s->rx_binary)
-            s->br->session_ops->binary(s->app);
-        else
-            s->br->session_ops->text(s->app, in, len);
+        deliver(s, in, len);
         return 0;
     }
     if (!s->rx && !(s->rx = malloc(max))) {
@@ -623,10 +745,7 @@ int session_receive(struct session *s, const void *in, size_t len)
     memcpy(s->rx + s->rx_len, in, len);
     s->rx_len += len;
     if (final) {
-        if (s->rx_binary)
-            s->br->session_ops->binary(s->app);
-        else
-            s->br->session_ops->text(s->app, s->rx, s->rx_len);
+        deliver(s, s->rx, s->rx_len);
         s->rx_len = 0;
         free(s->rx); /* most connections never fragment: do not keep max_frame_bytes per idle client */
         s->rx = NULL;
@@ -673,6 +792,9 @@ static void check_heartbeat(struct session *s, unsigned long long now_ms)
 
 void session_housekeeping(struct bridge *br, long long now_s, unsigned long long now_ms)
 {
+    for (struct session *s = br->unauthenticated; s; s = s->next)
+        if (!s->close_code && now_ms >= s->auth_deadline_ms)
+            refuse_unauthenticated(s, REFUSED_AUTH_TIMEOUT, 4008, "no auth frame within the handshake timeout");
     for (struct session *s = br->sessions; s; s = s->next) {
         if (!s->close_code && s->claims.exp <= now_s) {
             char user[LOG_QUOTED_ID];
@@ -686,6 +808,8 @@ void session_housekeeping(struct bridge *br, long long now_s, unsigned long long
 
 void session_close_all(struct bridge *br, struct outbuf *notice, int code, const char *reason)
 {
+    for (struct session *s = br->unauthenticated; s; s = s->next)
+        session_close(s, code, reason); /* no notice: a connection without a user has had no welcome */
     for (struct session *s = br->sessions; s; s = s->next) {
         session_send(s, notice);
         /* Replies to commands in flight still reach the client before the close (answers_before_close). */

@@ -1,4 +1,7 @@
-/* ws: upgrade admission (path, shutdown, capacity, JWT), then per-connection events to session.c. */
+/*
+ * ws: upgrade admission (path, shutdown, capacity, the token or a pgrt.auth request to send it in
+ * the first frame), then per-connection events to session.c.
+ */
 #include "ws.h"
 
 #include <stdio.h>
@@ -6,11 +9,11 @@
 #include <string.h>
 
 #include "acceptor.h"
+#include "admission.h"
 #include "http_input.h"
 #include "http_reply.h"
 #include "log.h"
 #include "metrics.h"
-#include "ratelimit.h"
 #include "server.h"
 #include "session.h"
 
@@ -18,9 +21,9 @@ static struct bridge *bridge_of(struct lws *wsi) { return lws_context_user(lws_g
 
 /*
  * The token from `Authorization: Bearer` or `?token=`; buf must hold AUTH_MAX_TOKEN_BYTES + 2.
- * Not from Sec-WebSocket-Protocol (what a browser could set): lws 4.1.6 drops any upgrade whose
- * protocol list exceeds 127 bytes before a callback sees it, and a JWT is longer
- * (docs/operations.md "Trust model").
+ * NULL when the upgrade carries neither. Never from Sec-WebSocket-Protocol: lws 4.1.6 drops any
+ * upgrade whose protocol list exceeds 127 bytes before a callback sees it, and a JWT is longer; a
+ * browser asks for `pgrt.auth` there instead and sends the token in its first frame.
  */
 static const char *find_token(struct lws *wsi, char *buf, int size)
 {
@@ -33,6 +36,31 @@ static const char *find_token(struct lws *wsi, char *buf, int size)
     }
     const char *t = lws_get_urlarg_by_name(wsi, "token=", buf, size);
     return t ? t : NULL;
+}
+
+/* The upgrade lists WS_FRAME_AUTH_PROTOCOL among its subprotocols (docs/protocol.md "Connecting"). */
+static bool wants_frame_auth(struct lws *wsi)
+{
+    char list[128]; /* lws drops longer protocol lists before any callback */
+    int n = lws_hdr_total_length(wsi, WSI_TOKEN_PROTOCOL);
+    if (n <= 0 || n >= (int)sizeof list || lws_hdr_copy(wsi, list, sizeof list, WSI_TOKEN_PROTOCOL) < 0)
+        return false;
+    return http_protocol_listed(list, WS_FRAME_AUTH_PROTOCOL);
+}
+
+/*
+ * What an accepted upgrade hands to ESTABLISHED as its opaque user data: its verified claims
+ * (malloc'd), or the address of this marker when the token is to come in the first frame.
+ */
+static char by_frame_marker;
+
+/* An upgrade accepted but never established: frees what it carried. */
+static void forget_carried(struct lws *wsi)
+{
+    void *carried = lws_get_opaque_user_data(wsi);
+    if (carried != &by_frame_marker)
+        free(carried);
+    lws_set_opaque_user_data(wsi, NULL);
 }
 
 /* True when no allowlist is set, the client sent no Origin (not a browser), or it is listed. */
@@ -78,58 +106,54 @@ static int confirm_upgrade(struct bridge *br, struct lws *wsi)
     char *buf = malloc(AUTH_MAX_TOKEN_BYTES + 2);
     if (!buf)
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
-    struct auth_claims claims;
     const char *token = find_token(wsi, buf, AUTH_MAX_TOKEN_BYTES + 2);
-    enum auth_result r = auth_verify(&br->keys, token, time(NULL), &claims);
-    free(buf);
-    if (r != AUTH_OK) {
-        log_info("auth_refused", "reason=%s", auth_result_name(r));
-        metrics_upgrade_refused(REFUSED_AUTH);
-        return http_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "www-authenticate:", "Bearer error=\"invalid_token\"");
+    if (!token && wants_frame_auth(wsi)) {
+        free(buf);
+        /* No user yet, so no per-user check: those come with the auth frame (session.c). */
+        if (br->n_unauthenticated >= (unsigned)br->cfg.max_unauthenticated_connections) {
+            log_warn("upgrade_refused", "reason=unauthenticated connections=%u", br->n_unauthenticated);
+            metrics_upgrade_refused(REFUSED_UNAUTHENTICATED);
+            return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
+        }
+        lws_set_opaque_user_data(wsi, &by_frame_marker);
+        return 0;
     }
-    uint64_t penalty_ms = rate_penalty_left(br->rates, claims.sub, uv_now(&br->loop));
-    if (penalty_ms > 0) { /* closed with 4029 moments ago: reconnecting is no way around the limit */
+    struct admission adm;
+    admission_check(br, token, "upgrade", &adm);
+    free(buf);
+    if (adm.verdict == ADMIT_BAD_TOKEN)
+        return http_refuse(wsi, HTTP_STATUS_UNAUTHORIZED, "www-authenticate:", "Bearer error=\"invalid_token\"");
+    if (adm.verdict == ADMIT_RATE_LIMITED) {
         char seconds[24];
-        snprintf(seconds, sizeof seconds, "%llu", (unsigned long long)(penalty_ms + 999) / 1000);
-        char user[LOG_QUOTED_ID];
-        log_info("upgrade_refused", "reason=rate_limit user=%s retry_after=%s", log_quote(user, sizeof user, claims.sub),
-                 seconds);
-        metrics_upgrade_refused(REFUSED_RATE_LIMIT);
+        snprintf(seconds, sizeof seconds, "%llu", adm.retry_after);
         return http_refuse(wsi, 429 /* Too Many Requests */, "retry-after:", seconds);
     }
-    unsigned held = rate_user_connections(br->rates, claims.sub);
-    if (held >= (unsigned)br->cfg.max_connections_per_user) {
-        /* 429, not 503: the bridge has room, this user has used their share (docs/configuration.md). */
-        char user[LOG_QUOTED_ID];
-        log_info("upgrade_refused", "reason=per_user user=%s connections=%u", log_quote(user, sizeof user, claims.sub),
-                 held);
-        metrics_upgrade_refused(REFUSED_PER_USER);
+    if (adm.verdict == ADMIT_PER_USER)
         return http_refuse(wsi, 429 /* Too Many Requests */, NULL, NULL);
-    }
     struct auth_claims *carried = malloc(sizeof *carried);
     if (!carried)
         return http_refuse(wsi, HTTP_STATUS_SERVICE_UNAVAILABLE, NULL, NULL);
-    *carried = claims;
+    *carried = adm.claims;
     lws_set_opaque_user_data(wsi, carried);
     return 0;
 }
 
+/* A new WebSocket: a session with the upgrade's user, or one that waits for its auth frame. */
 static int established(struct bridge *br, struct lws *wsi, struct per_connection *pc)
 {
-    struct auth_claims *claims = lws_get_opaque_user_data(wsi);
-    if (!claims)
+    void *carried = lws_get_opaque_user_data(wsi);
+    if (!carried)
         return -1;
     lws_set_opaque_user_data(wsi, NULL);
-    pc->session = session_new(br, wsi, claims);
-    free(claims);
+    pc->session = session_new(br, wsi, carried == &by_frame_marker ? NULL : carried);
+    if (carried != &by_frame_marker)
+        free(carried);
     if (!pc->session)
         return -1;
-    struct session *s = pc->session;
-    const char *user = session_claims(s)->sub;
     char quoted[LOG_QUOTED_ID];
-    log_debug("connected", "conn=%s user=%s", session_conn_id(s), log_quote(quoted, sizeof quoted, user));
-    session_send_json(s, json_pack("{s:s, s:s, s:s, s:s, s:i}", "type", "welcome", "conn", session_conn_id(s), "user",
-                                   user, "bridge", br->id, "heartbeat", br->cfg.heartbeat_seconds));
+    log_debug("connected", "conn=%s user=%s auth=%s", session_conn_id(pc->session),
+              log_quote(quoted, sizeof quoted, session_claims(pc->session)->sub),
+              carried == &by_frame_marker ? "frame" : "upgrade");
     return 0;
 }
 
@@ -181,8 +205,7 @@ int ws_callback(struct lws *wsi, enum lws_callback_reasons reason, void *user, v
         if (pc)
             br->http_ops->forget(wsi);
         if (!acceptor_handshake_end(wsi, true)) /* else it never sent a whole request */
-            free(lws_get_opaque_user_data(wsi)); /* an upgrade accepted but never established owns its claims */
-        lws_set_opaque_user_data(wsi, NULL);
+            forget_carried(wsi);
         break;
     default:
         break;

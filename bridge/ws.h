@@ -9,6 +9,12 @@
 #include <libwebsockets.h>
 #include <stddef.h>
 
+/*
+ * The subprotocol a client lists (Sec-WebSocket-Protocol) to authenticate with its first frame
+ * instead of a token in the upgrade (docs/protocol.md "Connecting"). server.c registers it.
+ */
+#define WS_FRAME_AUTH_PROTOCOL "pgrt.auth"
+
 struct bridge;
 struct session;
 struct admin_request;

@@ -85,8 +85,14 @@ export interface ClientOptions {
   token?: string;
   /** Returns a fresh JWT: called without a token, after close 4001, and before exp (then sent as an `auth` frame). */
   getToken?: () => Promise<string> | string;
+  /**
+   * Where the token goes when connecting. 'frame' (default): nowhere in the URL; the upgrade asks
+   * for the `pgrt.auth` subprotocol and the token is the first frame (bridges of this version and
+   * later). 'query': `?token=JWT` in the URL, for older bridges (keep query strings out of logs).
+   */
+  tokenIn?: 'frame' | 'query';
   /** A WebSocket class; default globalThis.WebSocket (Node 20: pass the one of the `ws` package). */
-  WebSocket?: new (url: string) => unknown;
+  WebSocket?: new (url: string, protocols?: string | string[]) => unknown;
   /** ms to wait for a reply once a frame is written (default 10000). */
   timeout?: number;
   backoffInitial?: number;

@@ -27,7 +27,11 @@ const DEFAULTS = {
   typingExpiry: 6000,        // ms after which a silent typer is no longer shown as typing
   replayGrace: 3000,         // ms after a join reply before missing replayed events are fetched
   refreshBefore: 60,         // s before the token's exp at which getToken() is asked for a new one
+  tokenIn: 'frame',          // 'frame': the token goes in the first frame, never in the URL; 'query': ?token=
 };
+
+// The subprotocol asking the bridge to take the token from the first frame (docs/protocol.md "Connecting").
+const AUTH_PROTOCOL = 'pgrt.auth';
 
 const ROOM_ID = /^[A-Za-z0-9_-]{1,64}$/;
 // Events emitted by pgrt itself (rt.event_types.system): erasure leaves their data as it is.
@@ -116,6 +120,9 @@ export class Client extends Emitter {
     const urls = o.url === undefined ? [defaultUrl()] : [].concat(o.url);
     if (!urls.length || !urls.every((u) => typeof u === 'string' && /^wss?:\/\//.test(u))) {
       throw new TypeError('connect(): `url` must be a ws:// or wss:// URL, or an array of them');
+    }
+    if (o.tokenIn !== 'frame' && o.tokenIn !== 'query') {
+      throw new TypeError("connect(): `tokenIn` must be 'frame' or 'query'");
     }
     this.options = o;
     this.rooms = new Map();
@@ -337,10 +344,15 @@ export class Client extends Emitter {
     }
     if (this._closed) return;
     const base = this._urls[this._urlIndex % this._urls.length];
-    const url = `${base}${base.includes('?') ? '&' : '?'}token=${encodeURIComponent(this._token)}`;
+    // By default the token stays out of the URL (which proxies and servers log): the upgrade asks for
+    // `pgrt.auth` and the token is the first frame; the bridge answers it with `welcome`.
+    const byFrame = this.options.tokenIn === 'frame';
+    const token = this._token;
     let ws;
     try {
-      ws = new this._WebSocket(url);
+      ws = byFrame
+        ? new this._WebSocket(base, AUTH_PROTOCOL)
+        : new this._WebSocket(`${base}${base.includes('?') ? '&' : '?'}token=${encodeURIComponent(token)}`);
     } catch (err) {
       this.emit('error', new PgrtError('BAD_REQUEST', `cannot open ${base}: ${err.message}`));
       return this._scheduleReconnect({ code: 1006, reason: err.message });
@@ -350,6 +362,7 @@ export class Client extends Emitter {
     ws.onmessage = (m) => this._onMessage(m.data);
     ws.onclose = (e) => this._onClose(e.code, e.reason);
     ws.onerror = () => {}; // a close event always follows, with the code that matters
+    if (byFrame) ws.onopen = () => ws.send(JSON.stringify({ type: 'auth', token }));
     // A socket that opens but never says welcome is as good as dead.
     this._timers.welcome = setTimeout(() => this._drop(4000, 'no welcome'), this.options.timeout);
   }

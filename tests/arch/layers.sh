@@ -18,7 +18,7 @@ declare -A LAYER=(
   [log]=0 [config]=0 [auth]=0 [outbuf]=0 [wsframe]=0 [ratelimit]=0 [frame_parse]=0 [notify_parse]=0
   [http_input]=0 [metrics]=0 [protocol]=0 [http_reply]=0 [notify_auth]=0
   # 1: transport (WebSocket connections) and database (libpq connections): neither knows rooms or commands
-  [session]=1 [ws]=1 [acceptor]=1 [pgconn]=1 [pool]=1 [listener]=1 [migrate]=1
+  [session]=1 [admission]=1 [ws]=1 [acceptor]=1 [pgconn]=1 [pool]=1 [listener]=1 [migrate]=1
   # 2: what the bridge does with them: rooms and delivery, commands, presence, the bridge's own rows
   [router]=2 [presence]=2 [occupancy]=2 [eventlog]=2 [frames]=2 [registry]=2 [maintenance]=2
   # 3: entry points that dispatch into layer 2: a NOTIFY's fan-out, the HTTP routes

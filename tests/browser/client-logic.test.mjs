@@ -217,6 +217,30 @@ test('replies time out with TIMEOUT', async () => {
   await assert.rejects(room.edit(1, 'x'), { code: 'TIMEOUT', unknownOutcome: true });
 });
 
+test('the token goes in the first frame by default, never in the URL; tokenIn: query puts it in the URL', async () => {
+  const f = await fake();
+  const jwt = token('alice');
+  const c = client(f.url, { token: jwt });
+  const p = await f.connection();
+  assert.equal(p.ws.protocol, 'pgrt.auth');
+  assert.equal(p.url.search, '', 'no query string at all');
+  assert.deepEqual(p.authFrame, { type: 'auth', token: jwt });
+  p.welcome();
+  p.kill(); // a reconnect authenticates the same way
+  const p2 = await f.connection();
+  assert.equal(p2.url.search, '');
+  assert.deepEqual(p2.authFrame, { type: 'auth', token: jwt });
+  c.close();
+
+  const q = client(f.url, { token: jwt, tokenIn: 'query' });
+  const pq = await f.connection();
+  assert.equal(pq.ws.protocol, '', 'no subprotocol asked for');
+  assert.equal(pq.url.searchParams.get('token'), jwt);
+  assert.equal(pq.authFrame, null);
+  q.close();
+  assert.throws(() => connect({ url: f.url, token: jwt, WebSocket, tokenIn: 'header' }), TypeError);
+});
+
 test('4001 with getToken: a fresh token before reconnecting; without it: closed, commands fail', async () => {
   const f = await fake();
   let calls = 0;

@@ -54,6 +54,29 @@ after(async () => {
   if (bridge) assert.deepEqual(await bridge.stop(), { code: 0, signal: null }, bridge.log.slice(-2000));
 });
 
+test('pgrt.js in the page opens its WebSocket with no token in the URL and sends it as the first frame', async () => {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const sockets = [];
+  page.on('websocket', (ws) => {
+    const s = { url: ws.url(), sent: [] };
+    ws.on('framesent', (f) => s.sent.push(String(f.payload)));
+    sockets.push(s);
+  });
+  await page.goto(url('alice', chat));
+  await live(page);
+  assert.ok(sockets.length >= 1, 'the page opened a WebSocket');
+  for (const s of sockets) {
+    assert.equal(new URL(s.url).search, '', `no query string: ${s.url}`);
+    assert.ok(!s.url.includes('token'), s.url);
+  }
+  const first = JSON.parse(sockets[0].sent[0]);
+  assert.equal(first.type, 'auth');
+  assert.equal(first.token.split('.').length, 3, 'a JWT');
+  assert.equal(JSON.parse(Buffer.from(first.token.split('.')[1], 'base64url')).sub, 'alice');
+  await context.close();
+});
+
 test('the token leaves the address bar and the user is signed in', async () => {
   assert.ok(!alice.url().includes('token='), alice.url());
   assert.match(await alice.textContent('#me'), /alice/);

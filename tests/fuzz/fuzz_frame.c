@@ -1,7 +1,7 @@
 /*
  * fuzz_frame: a client's WebSocket text frame through frame_parse (the strict parse, the lenient
  * reparse that finds `ref`, the routing facts) and the metrics reader that scans a frame's "type"
- * without parsing it. Checks what frames.c relies on: a ref is a short string, a room fits, a
+ * without parsing it, and frame_parse_first_auth (session.c's auth frame). Checks what frames.c relies on: a ref is a short string, a room fits, a
  * database frame is one of the known types, every refusal has a message.
  */
 #include <stdint.h>
@@ -65,6 +65,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     metrics_command_local(req.label, "BAD_REQUEST");
     metrics_command_done(text, size, false, "{\"code\":\"BAD_REQUEST\",\"message\":\"x\"}", 0);
+    frame_request_free(&req);
+
+    /* The first frame of a pgrt.auth connection: a token only from a well-formed auth frame. */
+    const char *token = frame_parse_first_auth(text, size, &req);
+    if (token)
+        REQUIRE(req.frame && strcmp(req.type, "auth") == 0 && req.kind != FRAME_MALFORMED && !memchr(text, '\0', size));
     frame_request_free(&req);
     return 0;
 }

@@ -149,8 +149,44 @@ static void test_http_input(void)
     CHECK(!http_broadcast_body(body, strlen(body), &event, &data) && !event, "broadcast: data must be an object");
 }
 
+static void test_first_auth(void)
+{
+    struct frame_request r;
+    const char *t = "{\"type\":\"auth\",\"token\":\"x.y.z\"}";
+    const char *token = frame_parse_first_auth(t, strlen(t), &r); /* CHECK_STR reads its argument twice */
+    CHECK_STR(token, "x.y.z", "first auth frame: no ref needed");
+    frame_request_free(&r);
+    static const char *const refused[] = {
+        "{\"type\":\"auth\",\"ref\":\"a\",\"token\":\"x.y.z\"",   /* not JSON */
+        "{\"type\":\"join\",\"ref\":\"a\",\"room\":\"r\"}",         /* a command before authentication */
+        "{\"type\":\"auth\",\"token\":7}",                       /* no string token */
+        "{\"type\":\"auth\",\"token\":\"a\",\"token\":\"b\"}",       /* duplicate keys */
+        "{\"type\":\"auth\",\"ref\":5,\"token\":\"x.y.z\"}",          /* a bad ref */
+        "[\"auth\"]",
+    };
+    for (size_t i = 0; i < sizeof refused / sizeof refused[0]; i++) {
+        CHECK(!frame_parse_first_auth(refused[i], strlen(refused[i]), &r), refused[i]);
+        frame_request_free(&r);
+    }
+    static const char nul[] = "{\"type\":\"auth\",\"token\":\"x\"}\0";
+    CHECK(!frame_parse_first_auth(nul, sizeof nul - 1, &r), "first auth frame with a raw NUL byte");
+    frame_request_free(&r);
+}
+
+static void test_protocol_listed(void)
+{
+    CHECK(http_protocol_listed("pgrt.auth", "pgrt.auth"), "the only entry");
+    CHECK(http_protocol_listed("chat, pgrt.auth ,x", "pgrt.auth"), "among others, with spaces");
+    CHECK(!http_protocol_listed("pgrt.authx, pgrt", "pgrt.auth"), "a longer name is not a match");
+    CHECK(!http_protocol_listed("PGRT.AUTH", "pgrt.auth"), "case-sensitive");
+    CHECK(!http_protocol_listed(", ,", "pgrt.auth") && !http_protocol_listed(NULL, "pgrt.auth"), "empty lists");
+    CHECK(!http_protocol_listed("pgrt", "pgrt.auth"), "a prefix is not a match");
+}
+
 int main(void)
 {
+    test_first_auth();
+    test_protocol_listed();
     test_frame_kinds();
     test_frame_numbers_postgres_cannot_hold();
     test_notify();

@@ -20,7 +20,8 @@ class Peer {
     });
   }
 
-  get token() { return this.url.searchParams.get('token'); }
+  /** The token the client authenticated with: its first frame (pgrt.auth), or ?token= in the URL. */
+  get token() { return this.authFrame ? this.authFrame.token : this.url.searchParams.get('token'); }
 
   send(frame) { this.ws.send(JSON.stringify(frame)); }
 
@@ -62,8 +63,14 @@ export class FakeBridge {
     this.peers = [];
     this.waiting = [];
     this.server = new WebSocketServer({ host: '127.0.0.1', port: this.port });
-    this.server.on('connection', (ws, req) => {
+    this.server.on('connection', async (ws, req) => {
+      // A pgrt.auth client sends its token first: the peer is handed over once it has (or has closed).
+      const authFrame = ws.protocol === 'pgrt.auth' ? await new Promise((resolve) => {
+        ws.once('message', (data) => resolve(JSON.parse(data.toString())));
+        ws.once('close', () => resolve(null));
+      }) : null;
       const peer = new Peer(ws, req);
+      peer.authFrame = authFrame;
       const w = this.waiting.shift();
       if (w) w(peer);
       else this.peers.push(peer);

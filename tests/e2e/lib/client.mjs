@@ -2,12 +2,13 @@
 import WebSocket from 'ws';
 
 export class Client {
-  constructor(url, { token, headers = {}, origin } = {}) {
+  /** protocols: Sec-WebSocket-Protocol entries (['pgrt.auth'] asks to authenticate by frame). */
+  constructor(url, { token, headers = {}, origin, protocols = [] } = {}) {
     const full = token ? `${url}?token=${encodeURIComponent(token)}` : url;
     this.frames = [];
     this.waiters = [];
     this.closed = new Promise((resolve) => { this.resolveClosed = resolve; });
-    this.ws = new WebSocket(full, { headers, origin, maxPayload: 64 * 1024 * 1024 });
+    this.ws = new WebSocket(full, protocols, { headers, origin, maxPayload: 64 * 1024 * 1024 });
     this.ws.on('message', (data, isBinary) => {
       const frame = isBinary ? { binary: data } : JSON.parse(data.toString());
       this.frames.push(frame);
