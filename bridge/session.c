@@ -4,6 +4,12 @@
  * nothing of rooms or commands. The one frame it reads itself is the first frame of a connection
  * that authenticates by frame (`pgrt.auth`, docs/protocol.md "Connecting"): until that token is
  * admitted, the connection has no user, is not in the list of connections, and nothing goes above.
+ *
+ * Longer than 500 lines on purpose: the send queue, the end-of-turn flusher, the close handshake
+ * and reassembly all read and write the same private fields of one connection, and call each other
+ * both ways (a full queue closes the connection; a close drops the queue). Split into files, they
+ * would need a shared struct and a call cycle, which tests/arch/layers.sh refuses; as one file the
+ * struct stays private to it (docs/architecture.md "Layers").
  */
 #include "session.h"
 
