@@ -2,9 +2,9 @@
 -- roles, room state, title/meta, retention or legal holds, and who erased a user, and when.
 -- docs/sql-api.md "Audit trail".
 --
--- Changes that append an event are recorded by a trigger on rt.events, so no write function needs
--- an extra statement and none can forget one; the functions of 230_retention.sql and 270_erase.sql,
--- which append no event of their own kind, call rt.audit_write().
+-- Changes that append an event are recorded by the trigger on rt.events (sql/265_event_appended.sql),
+-- so no write function needs an extra statement and none can forget one; the functions of
+-- 230_retention.sql and 270_erase.sql, which append no event of their own kind, call rt.audit_write().
 
 -- rt.audit_write: one audit row (internal).
 CREATE OR REPLACE FUNCTION rt.audit_write(action text, room text, actor text, detail jsonb, seq bigint DEFAULT NULL)
@@ -19,31 +19,6 @@ END
 $$;
 
 COMMENT ON FUNCTION rt.audit_write(text, text, text, jsonb, bigint) IS 'Internal: append one row to the audit trail.';
-
--- Trigger: an event that changes membership, roles, state, title/meta or the room's life becomes an
--- audit row with the event's own time, actor, seq and data.
-CREATE OR REPLACE FUNCTION rt.audit_event() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    INSERT INTO rt.audit (at, action, room, actor, seq, detail)
-    VALUES (NEW.at, NEW.event, NEW.room, NEW.actor, NEW.seq, NEW.data);
-    RETURN NULL;
-END
-$$;
-
-COMMENT ON FUNCTION rt.audit_event() IS 'Internal trigger: record audited events in rt.audit.';
-
--- The WHEN clause keeps messages (the hot path) from ever calling the trigger function. One array
--- constant rather than a list: PostgreSQL parses the clause from its stored text in every INSERT
--- statement, and a list of six constants cost a message post ~1% more (docs/benchmarks.md "The
--- write path").
-CREATE OR REPLACE TRIGGER events_audit
-    AFTER INSERT ON rt.events
-    FOR EACH ROW
-    WHEN (NEW.event = ANY ('{room_created,room_updated,room_ended,member_added,member_removed,state}'::text[]))
-    EXECUTE FUNCTION rt.audit_event();
 
 -- Trigger: the trail is append-only, for the table's owner too (privileges already keep every
 -- other role out). Removing this needs DDL, which is itself visible.

@@ -41,30 +41,6 @@ $$;
 
 COMMENT ON FUNCTION rt.search_document(regconfig, text, text) IS 'Internal: the indexed tsvector of a text in a room.';
 
--- Trigger: a final transcript segment becomes searchable in its own transaction.
-CREATE OR REPLACE FUNCTION rt.index_transcript() RETURNS trigger
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-AS $$
-DECLARE
-    v_config regconfig := rt.search_config(NEW.room);
-BEGIN
-    IF v_config IS NOT NULL AND jsonb_typeof(NEW.data -> 'text') = 'string' THEN
-        INSERT INTO rt.transcript_search (room, seq, at, search_config, search_tsv)
-        VALUES (NEW.room, NEW.seq, NEW.at, v_config, rt.search_document(v_config, NEW.room, NEW.data ->> 'text'));
-    END IF;
-    RETURN NULL;
-END
-$$;
-
-COMMENT ON FUNCTION rt.index_transcript() IS 'Internal trigger: index a transcript event''s data.text.';
-
-CREATE OR REPLACE TRIGGER events_index_transcript
-    AFTER INSERT ON rt.events
-    FOR EACH ROW
-    WHEN (NEW.event = 'transcript')
-    EXECUTE FUNCTION rt.index_transcript();
-
 -- Text made safe to embed in HTML (ts_headline then adds the <mark> tags around matches).
 CREATE OR REPLACE FUNCTION rt.html_escape(t text) RETURNS text
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
