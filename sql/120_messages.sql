@@ -70,7 +70,10 @@ BEGIN
     PERFORM rt.ensure_open(r);
     m := rt.message_for_change(r, actor, seq);
     v_event := rt.append_event(room, 'message_edited', actor, jsonb_build_object('seq', seq, 'body', body));
-    UPDATE rt.messages x SET body = edit_message.body, edited_at = (v_event ->> 'at')::timestamptz
+    -- search_tsv follows the body (migrations/0047_search_tsv_written.sql).
+    UPDATE rt.messages x
+       SET body = edit_message.body, edited_at = (v_event ->> 'at')::timestamptz,
+           search_tsv = rt.search_document(x.search_config, x.room, edit_message.body)
      WHERE x.room = edit_message.room AND x.seq = edit_message.seq;
     RETURN v_event;
 END
@@ -99,7 +102,7 @@ BEGIN
     m := rt.message_for_change(r, actor, seq);
     v_event := rt.append_event(room, 'message_deleted', actor, jsonb_build_object('seq', seq));
     UPDATE rt.messages x
-       SET body = NULL, media_url = NULL, meta = '{}', deleted_at = (v_event ->> 'at')::timestamptz
+       SET body = NULL, media_url = NULL, meta = '{}', deleted_at = (v_event ->> 'at')::timestamptz, search_tsv = NULL
      WHERE x.room = delete_message.room AND x.seq = delete_message.seq;
     UPDATE rt.events e
        SET data = e.data || '{"body": null, "media_url": null, "meta": {}, "deleted": true}'

@@ -58,6 +58,7 @@ DECLARE
     v_data      jsonb;
     v_problem   jsonb;
     v_sent      text;
+    v_config    regconfig;
 BEGIN
     ok := false;
     -- Both limits in one statement (rt.setting_int would take one each).
@@ -106,9 +107,13 @@ BEGIN
     UPDATE rt.rooms r SET last_seq = v_seq WHERE r.id = apply_send.room;
     INSERT INTO rt.events (room, seq, event, actor, data, at)
     VALUES (room, v_seq, 'message', "user", v_data, v_at);
-    -- search_config makes the message searchable (migrations/0041_search.sql).
-    INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at, search_config)
-    VALUES (room, v_seq, "user", body, media_url, meta, client_msg_id, v_at, rt.search_config(room));
+    -- The search document, as rt.search_document(v_config, room, body) makes it, written out: a call
+    -- here would run that SQL function's planner in every post (migrations/0047_search_tsv_written.sql).
+    v_config := rt.search_config(room);
+    INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at, search_config, search_tsv)
+    VALUES (room, v_seq, "user", body, media_url, meta, client_msg_id, v_at, v_config,
+            to_tsvector(v_config, CASE WHEN char_length(body) < 2048 THEN body ELSE rt.indexable_text(body) END)
+            || array_to_tsvector(ARRAY['@' || room]));
     v_sent := rt.emit(reply);  -- an assignment, not PERFORM: a simple expression skips the executor
     ok := true;
 END

@@ -137,9 +137,12 @@ BEGIN
         INSERT INTO rt.events (room, seq, event, actor, data, at)
         SELECT u.room, u.seq, 'message', u.author, u.data, v_at
           FROM unnest(a_room, a_seq, a_author, a_data) AS u (room, seq, author, data);
-        -- search_config (once per room) makes the messages searchable (migrations/0041_search.sql).
-        INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at, search_config)
-        SELECT u.room, u.seq, u.author, u.body, u.media_url, u.meta, u.client_msg_id, v_at, sc.config
+        -- search_config (once per room) and the search document, as rt.search_document makes it,
+        -- written out (migrations/0047_search_tsv_written.sql).
+        INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at, search_config, search_tsv)
+        SELECT u.room, u.seq, u.author, u.body, u.media_url, u.meta, u.client_msg_id, v_at, sc.config,
+               to_tsvector(sc.config, CASE WHEN char_length(u.body) < 2048 THEN u.body ELSE rt.indexable_text(u.body) END)
+               || array_to_tsvector(ARRAY['@' || u.room])
           FROM unnest(a_room, a_seq, a_author, a_body, a_media_url, a_meta, a_cmid)
                AS u (room, seq, author, body, media_url, meta, client_msg_id)
           JOIN (SELECT d.room, rt.search_config(d.room) AS config

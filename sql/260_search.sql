@@ -4,7 +4,8 @@
 
 -- rt.search_config: the text search configuration new messages of `room` are indexed with: the
 -- room's row, else its kind's row, else 'simple'; NULL when search is off for the room or kind.
--- Writers put it in rt.messages.search_config (PL/pgSQL: called per message, see rt.setting()).
+-- Writers put it in rt.messages.search_config and the document in search_tsv (PL/pgSQL: called per
+-- message, see rt.setting()).
 CREATE OR REPLACE FUNCTION rt.search_config(room text) RETURNS regconfig
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -28,13 +29,16 @@ $$;
 COMMENT ON FUNCTION rt.search_config(text) IS
     'Internal: the text search configuration of a room (room, else kind, else simple); NULL when search is off.';
 
--- The indexed document of a text in a room: its words plus the room as the lexeme '@room'.
+-- The indexed document of a text in a room: its words plus the room as the lexeme '@room'; NULL
+-- when config (search off) or body (deleted, erased) is NULL. rt.messages.search_tsv holds exactly
+-- this for every message: its writers set it (migrations/0047_search_tsv_written.sql; the two send
+-- paths write the expression out, tests/pgtap/176_row_invariants.sql checks every row against this).
 CREATE OR REPLACE FUNCTION rt.search_document(config regconfig, room text, body text) RETURNS tsvector
     LANGUAGE sql IMMUTABLE PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
 AS $$
-    -- runs of 2048+ non-blank characters are left out, as in rt.messages.search_tsv
-    -- (migrations/0044_search_long_words.sql): to_tsvector would only NOTICE that it cannot index them
+    -- runs of 2048+ non-blank characters are left out (migrations/0044_search_long_words.sql):
+    -- to_tsvector would only NOTICE that it cannot index them
     SELECT to_tsvector(config, CASE WHEN char_length(body) < 2048 THEN body ELSE rt.indexable_text(body) END)
            || array_to_tsvector(ARRAY['@' || room])
 $$;
@@ -240,7 +244,8 @@ CREATE OR REPLACE FUNCTION rt.reindex_search(rooms text[]) RETURNS void
     SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-    UPDATE rt.messages m SET search_config = rt.search_config(m.room)
+    UPDATE rt.messages m
+       SET search_config = rt.search_config(m.room), search_tsv = rt.search_document(rt.search_config(m.room), m.room, m.body)
      WHERE m.room = ANY (rooms) AND m.search_config IS DISTINCT FROM rt.search_config(m.room);
     DELETE FROM rt.transcript_search t WHERE t.room = ANY (rooms);
     INSERT INTO rt.transcript_search (room, seq, at, search_config, search_tsv)

@@ -49,9 +49,10 @@ BEGIN
     -- messages can interleave with their redaction.
     PERFORM 1 FROM rt.rooms r WHERE r.id = ANY (v_rooms) ORDER BY r.id COLLATE "C" FOR NO KEY UPDATE;
 
-    -- Their messages: the current form (search_tsv empties itself), then the log.
+    -- Their messages: the current form (out of the search index too), then the log.
     UPDATE rt.messages m
-       SET body = NULL, media_url = NULL, meta = '{}', deleted_at = coalesce(m.deleted_at, clock_timestamp())
+       SET body = NULL, media_url = NULL, meta = '{}', deleted_at = coalesce(m.deleted_at, clock_timestamp()),
+           search_tsv = NULL
       FROM unnest(v_m_rooms, v_m_seqs) AS x (room, seq)
      WHERE m.room = x.room AND m.seq = x.seq AND m.body IS NOT NULL;
     GET DIAGNOSTICS v_messages = ROW_COUNT;
@@ -79,15 +80,17 @@ BEGIN
     v_events := v_events + v_rows;
 
     -- A message of someone else that they had edited shows its text from before their edits again:
-    -- the newest edit left, else the original.
+    -- the newest edit left, else the original (and is indexed by it).
     UPDATE rt.messages m
-       SET body = coalesce(
-               (SELECT ed.data ->> 'body' FROM rt.events ed
-                 WHERE ed.room = m.room AND ed.event = 'message_edited' AND (ed.data ->> 'seq')::bigint = m.seq
-                   AND NOT (ed.data ? 'erased')
-                 ORDER BY ed.seq DESC LIMIT 1),
-               (SELECT o.data ->> 'body' FROM rt.events o WHERE o.room = m.room AND o.seq = m.seq))
-      FROM (SELECT DISTINCT t.room, t.seq FROM unnest(v_t_rooms, v_t_seqs) AS t (room, seq)) x
+       SET body = x.body, search_tsv = rt.search_document(m.search_config, m.room, x.body)
+      FROM (SELECT t.room, t.seq,
+                   coalesce(
+                       (SELECT ed.data ->> 'body' FROM rt.events ed
+                         WHERE ed.room = t.room AND ed.event = 'message_edited' AND (ed.data ->> 'seq')::bigint = t.seq
+                           AND NOT (ed.data ? 'erased')
+                         ORDER BY ed.seq DESC LIMIT 1),
+                       (SELECT o.data ->> 'body' FROM rt.events o WHERE o.room = t.room AND o.seq = t.seq)) AS body
+              FROM (SELECT DISTINCT d.room, d.seq FROM unnest(v_t_rooms, v_t_seqs) AS d (room, seq)) t) x
      WHERE m.room = x.room AND m.seq = x.seq AND m.author <> erase_user.user_id AND m.body IS NOT NULL;
 
     DELETE FROM rt.transcript_search t

@@ -25,9 +25,10 @@ BEGIN
                jsonb_build_object('body', 'personal words ' || s || ' of ' || v_user, 'media_url', 'https://x.example/' || s,
                                   'meta', '{}'::jsonb, 'client_msg_id', NULL), clock_timestamp()
           FROM generate_series(1, v_per) s;
-        INSERT INTO rt.messages (room, seq, author, body, media_url, created_at, search_config)
+        INSERT INTO rt.messages (room, seq, author, body, media_url, created_at, search_config, search_tsv)
         SELECT v_room, v_seq + s, v_user, 'personal words ' || s || ' of ' || v_user, 'https://x.example/' || s,
-               clock_timestamp(), 'pg_catalog.simple'::regconfig
+               clock_timestamp(), 'pg_catalog.simple'::regconfig,
+               rt.search_document('pg_catalog.simple'::regconfig, v_room, 'personal words ' || s || ' of ' || v_user)
           FROM generate_series(1, v_per) s;
         INSERT INTO rt.events (room, seq, event, actor, data, at)
         SELECT v_room, v_seq + v_per + s, 'message_edited', (SELECT owner FROM rt.rooms WHERE id = v_room),

@@ -2,7 +2,7 @@
 -- each room with :members members (owner included). Message bodies are 6-20 words drawn from a
 -- 20,000-word vocabulary with a Zipf-like (1/rank) distribution, like natural text.
 -- Rows are written in bulk exactly as rt.post_message writes them (an event plus its rt.messages
--- row with search_config), which takes minutes instead of hours; the GIN index is maintained as
+-- row with search_config and search_tsv), which takes minutes instead of hours; the GIN index is maintained as
 -- the rows go in, as in production.
 --   psql -v rooms=1000 -v per_room=1000 -v users=500 -v members=10 -f bench/search/generate.sql
 \set ON_ERROR_STOP on
@@ -62,8 +62,9 @@ BEGIN
             SELECT room, seq, 'message', author,
                    jsonb_build_object('body', body, 'media_url', NULL, 'meta', '{}'::jsonb, 'client_msg_id', NULL), at
               FROM msg RETURNING room, seq, actor, data, at)
-        INSERT INTO rt.messages (room, seq, author, body, created_at, search_config)
-        SELECT room, seq, actor, data ->> 'body', at, 'pg_catalog.simple'::regconfig FROM ev;
+        INSERT INTO rt.messages (room, seq, author, body, created_at, search_config, search_tsv)
+        SELECT room, seq, actor, data ->> 'body', at, 'pg_catalog.simple'::regconfig,
+               rt.search_document('pg_catalog.simple'::regconfig, room, data ->> 'body') FROM ev;
         UPDATE rt.rooms SET last_seq = v_per + 1
          WHERE id IN (SELECT 'sb_' || r FROM generate_series(lo, least(lo + 99, v_rooms)) r);
         COMMIT;
