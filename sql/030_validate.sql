@@ -40,7 +40,9 @@ AS $$
 BEGIN
     IF room IS NULL THEN
         RETURN rt.problem('BAD_REQUEST', format('"%s" is required', field));
-    ELSIF room !~ '^[A-Za-z0-9_-]{1,64}$' THEN
+    -- The length apart from the pattern: a bounded repetition ({1,64}) costs PostgreSQL's regex
+    -- engine ~8 times the work of `+` in every match (migrations/0048_cheaper_patterns.sql).
+    ELSIF char_length(room) NOT BETWEEN 1 AND 64 OR room !~ '^[A-Za-z0-9_-]+$' THEN
         RETURN rt.problem('BAD_REQUEST', format('"%s" must be 1 to 64 characters of A-Z a-z 0-9 _ -', field));
     END IF;
     RETURN NULL;
@@ -94,7 +96,7 @@ AS $$
 BEGIN
     IF event IS NULL THEN
         PERFORM rt.raise('BAD_REQUEST', format('"%s" is required', field));
-    ELSIF event !~ '^[a-z][a-z0-9_]{0,63}$' THEN
+    ELSIF char_length(event) > 64 OR event !~ '^[a-z][a-z0-9_]*$' THEN  -- as room ids: no {0,63}
         PERFORM rt.raise('BAD_REQUEST',
                          format('"%s" must be a lower-case name: a letter, then up to 63 of a-z 0-9 _', field));
     END IF;
