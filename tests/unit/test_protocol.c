@@ -124,7 +124,8 @@ int main(void)
     CHECK(doc && strstr(doc, ref), "the ref limit is the documented one");
 
     char room[64];
-    snprintf(room, sizeof room, "{1,%d}$'", PROTOCOL_MAX_ROOM_BYTES);
+    /* The length is checked apart from the pattern (a bounded repetition is slow in PostgreSQL's regex). */
+    snprintf(room, sizeof room, "char_length(room) NOT BETWEEN 1 AND %d", PROTOCOL_MAX_ROOM_BYTES);
     CHECK(validate && strstr(validate, room), "a room id is as long as rt.check_room_id allows (sql/030_validate.sql)");
 
     CHECK(protocol_nframe_types < 32, "metrics.c has a row for every type (NTYPES_MAX)");
