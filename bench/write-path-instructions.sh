@@ -5,7 +5,10 @@
 # transaction, as psql or a quiet bridge sends them (single-user mode parses and plans each statement:
 # ~37,000 instructions of `SELECT 1` are included in every figure).
 #
-#   bash bench/write-path-instructions.sh [--sql-dir DIR --migrations-dir DIR] [--calls N] [WORKLOAD...]
+#   bash bench/write-path-instructions.sh [--sql-dir DIR --migrations-dir DIR] [--calls N] [--profile DIR] [WORKLOAD...]
+#
+# --profile DIR keeps the callgrind profile of each workload's larger run as DIR/WORKLOAD.callgrind
+# (read it with `callgrind_annotate --inclusive=yes`), to see where the instructions go.
 #
 # WORKLOAD: select1 | post | post_cmid (with a new client_msg_id) | batch:K (rt.batch of K sends to K
 # rooms) | plain (the same three writes and the NOTIFY as one prepared plain-SQL statement: the floor
@@ -16,13 +19,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
-SQL_DIR=$ROOT/sql MIG_DIR=$ROOT/migrations CALLS=100 WORKLOADS=()
+SQL_DIR=$ROOT/sql MIG_DIR=$ROOT/migrations CALLS=100 PROFILE_DIR="" WORKLOADS=()
 while [ $# -gt 0 ]; do
   case "$1" in
     --sql-dir) SQL_DIR=$2; shift ;;
     --migrations-dir) MIG_DIR=$2; shift ;;
     --calls) CALLS=$2; shift ;;
-    -*) echo "usage: bench/write-path-instructions.sh [--sql-dir DIR --migrations-dir DIR] [--calls N] [WORKLOAD...]" >&2; exit 2 ;;
+    --profile) PROFILE_DIR=$(mkdir -p "$2" && cd "$2" && pwd); shift ;;
+    -*) echo "usage: bench/write-path-instructions.sh [--sql-dir DIR --migrations-dir DIR] [--calls N] [--profile DIR] [WORKLOAD...]" >&2; exit 2 ;;
     *) WORKLOADS+=("$1") ;;
   esac
   shift
@@ -73,12 +77,15 @@ statements() {  # WORKLOAD COUNT: one statement per line (single-user mode runs 
     esac
   done
 }
-instructions() {  # WORKLOAD COUNT: instructions of a single-user backend running COUNT calls
+instructions() {  # WORKLOAD COUNT [PROFILE]: instructions of a single-user backend running COUNT calls
+  local out=/dev/null
   statements "$1" "$2" >"$PGDIR/in.sql"
   chmod 644 "$PGDIR/in.sql"
-  as_server_user valgrind --tool=callgrind --callgrind-out-file=/dev/null "$PGBIN/postgres" --single -D "$PGDIR/data" \
+  if [ -n "${3:-}" ]; then out=$PGDIR/profile.callgrind; fi
+  as_server_user valgrind --tool=callgrind --callgrind-out-file="$out" "$PGBIN/postgres" --single -D "$PGDIR/data" \
     -c fsync=off -c synchronous_commit=off -c autovacuum=off pgrt <"$PGDIR/in.sql" >"$PGDIR/out.txt" 2>&1
   if grep -q 'ERROR' "$PGDIR/out.txt"; then grep -m3 'ERROR' "$PGDIR/out.txt" >&2; exit 1; fi
+  if [ -n "${3:-}" ]; then cp "$out" "$3"; fi
   sed -n 's/.*Collected : \([0-9]*\).*/\1/p' "$PGDIR/out.txt"
 }
 echo "write-path-instructions: sql $SQL_DIR, $CALLS calls per figure"
@@ -87,6 +94,7 @@ echo "|---|---:|---:|"
 for w in "${WORKLOADS[@]}"; do
   n=$CALLS
   case $w in batch:*) per=${w#batch:}; [ "$per" -gt 1 ] && n=$(( (CALLS + 4) / 5 )) ;; *) per=1 ;; esac
-  a=$(instructions "$w" "$n"); b=$(instructions "$w" $((2 * n)))
+  a=$(instructions "$w" "$n")
+  b=$(instructions "$w" $((2 * n)) "${PROFILE_DIR:+$PROFILE_DIR/${w/:/_}.callgrind}")
   printf "| %s | %d | %d |\n" "$w" $(( (b - a) / n )) $(( (b - a) / n / per ))
 done

@@ -12,7 +12,7 @@
 --      a loop over those rows (expressions only, no statements) decides each command's outcome in
 --      (room, index) order and numbers the accepted ones;
 --   4. one UPDATE moves last_seq of every touched room, one INSERT writes all events, one INSERT all
---      message rows, one SELECT notifies every event through rt.emit, in seq order per room.
+--      message rows, one call of rt.emit_all notifies every event, in seq order per room.
 -- A command that fails is decided before anything is written, so it writes, numbers and notifies
 -- nothing, and the others do not notice it. Unexpected errors (a broken constraint, a full disk)
 -- raise out of here; rt.batch then falls back to one subtransaction per command.
@@ -26,10 +26,19 @@
 -- plan_cache_mode: the statements below were planned afresh on every call (PostgreSQL kept choosing a
 -- custom plan for their jsonb/array parameters), which cost more than running them for a set of one;
 -- their generic plans (primary-key probes per command) are the right ones for any set size.
+-- enable_hashjoin, enable_mergejoin, enable_seqscan: a generic plan assumes 100 commands (the row
+-- estimate of jsonb_to_recordset and unnest), and for tables of a few thousand rows it hashed all of
+-- rt.rooms and rt.members to join them: every batch read both tables whole (1,000 rooms: ~4 million
+-- instructions per batch, found with callgrind). A batch holds at most 64 commands, so primary-key
+-- probes per command are always the cheaper plan; these settings make them the only one. They are
+-- set for this function only (its statements and the rules it calls are planned under them).
 CREATE OR REPLACE FUNCTION rt.apply_sends(cmds jsonb) RETURNS TABLE (i integer, ok boolean, reply jsonb)
     LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     SET plan_cache_mode = force_generic_plan
+    SET enable_hashjoin = off
+    SET enable_mergejoin = off
+    SET enable_seqscan = off
 AS $$
 DECLARE
     v_max_event integer := rt.setting_int('max_event_bytes');
@@ -57,14 +66,21 @@ DECLARE
     a_meta      jsonb[] := '{}';
     a_cmid      text[] := '{}';
     a_event     jsonb[] := '{}';
+    a_config    regconfig[] := '{}';
 BEGIN
     -- 1. One lock per room the commands name, in room-id order. (A command that fails validation
     --    below may lock its room too: that changes no outcome, only when a concurrent writer of the
     --    room proceeds; it saves a statement per call.)
-    PERFORM 1 FROM rt.rooms r
-     WHERE r.id = ANY (ARRAY(SELECT x.room FROM jsonb_to_recordset(cmds) AS x (room text)))
-     ORDER BY r.id COLLATE "C"
-       FOR NO KEY UPDATE;
+    --    The rooms are probed one by one through the primary key in the order of the sorted array:
+    --    the LATERAL reference makes the array the outer side of a nested loop, which keeps its order,
+    --    and OFFSET 0 keeps the probe a subquery of its own. Written as `id = ANY (array)` or a join,
+    --    the generic plan scanned rt.rooms whole and compared every row with every room of the batch
+    --    (6.7 million instructions per batch with 1,000 rooms: more than a batch of 8 sends' writes).
+    PERFORM 1
+       FROM unnest(ARRAY(SELECT u.room FROM (SELECT DISTINCT x.room FROM jsonb_to_recordset(cmds) AS x (room text)
+                                             WHERE x.room IS NOT NULL) u
+                          ORDER BY u.room COLLATE "C")) AS d (room)
+            CROSS JOIN LATERAL (SELECT FROM rt.rooms r WHERE r.id = d.room OFFSET 0 FOR NO KEY UPDATE) l;
     -- Taken after the locks, so `at` follows seq order within a room.
     v_at := clock_timestamp();
 
@@ -76,6 +92,11 @@ BEGIN
                rt.send_problem(x.frame, x.conn, x."user", x.room, x.body, x.media_url, x.meta, x.client_msg_id,
                                v_max_event, v_max_meta) AS problem,
                ro.last_seq, ro.ended_at, m.role,
+               -- the room's text search configuration, as rt.search_config decides it (the room's
+               -- row, else its kind's row, else simple; NULL: search off), read with the room: a
+               -- call per room cost two statements and a function call (~7% of a batch).
+               CASE WHEN rs.found THEN rs.config WHEN ks.found THEN ks.config
+                    ELSE 'pg_catalog.simple'::regconfig END AS search_config,
                m.role IS NOT NULL AND EXISTS (SELECT 1 FROM rt.role_rights rr
                                                WHERE rr.role = m.role AND rr.right_name = 'send') AS may_send,
                (SELECT rt.event_json(ev) FROM rt.messages sm JOIN rt.events ev ON ev.room = sm.room AND ev.seq = sm.seq
@@ -85,8 +106,10 @@ BEGIN
                                               media_url text, meta jsonb, client_msg_id text)
           -- LATERAL: one primary-key probe per command (a join planned for the set would scan
           -- rt.rooms and rt.members whole for a set of one).
-          LEFT JOIN LATERAL (SELECT r.id, r.last_seq, r.ended_at FROM rt.rooms r WHERE r.id = x.room) ro ON true
+          LEFT JOIN LATERAL (SELECT r.id, r.last_seq, r.ended_at, r.kind FROM rt.rooms r WHERE r.id = x.room) ro ON true
           LEFT JOIN LATERAL (SELECT mm.role FROM rt.members mm WHERE mm.room = x.room AND mm.user_id = x."user") m ON true
+          LEFT JOIN LATERAL (SELECT true AS found, s.config FROM rt.room_search s WHERE s.room = x.room) rs ON true
+          LEFT JOIN LATERAL (SELECT true AS found, s.config FROM rt.kind_search s WHERE s.kind = ro.kind) ks ON true
          ORDER BY x.room COLLATE "C", x.i
     LOOP
         v_event := NULL;
@@ -118,6 +141,7 @@ BEGIN
                 a_meta := a_meta || c.meta;
                 a_cmid := a_cmid || c.client_msg_id;
                 a_event := a_event || v_event;
+                a_config := a_config || c.search_config;
                 v_next := v_next + 1;
                 IF c.client_msg_id IS NOT NULL THEN
                     v_seen := v_seen || jsonb_build_object(v_key, v_event);
@@ -137,19 +161,15 @@ BEGIN
         INSERT INTO rt.events (room, seq, event, actor, data, at)
         SELECT u.room, u.seq, 'message', u.author, u.data, v_at
           FROM unnest(a_room, a_seq, a_author, a_data) AS u (room, seq, author, data);
-        -- search_config (once per room) and the search document, as rt.search_document makes it,
-        -- written out (migrations/0047_search_tsv_written.sql).
+        -- The search document, as rt.search_document makes it, written out
+        -- (migrations/0047_search_tsv_written.sql).
         INSERT INTO rt.messages (room, seq, author, body, media_url, meta, client_msg_id, created_at, search_config, search_tsv)
-        SELECT u.room, u.seq, u.author, u.body, u.media_url, u.meta, u.client_msg_id, v_at, sc.config,
-               to_tsvector(sc.config, CASE WHEN char_length(u.body) < 2048 THEN u.body ELSE rt.indexable_text(u.body) END)
+        SELECT u.room, u.seq, u.author, u.body, u.media_url, u.meta, u.client_msg_id, v_at, u.config,
+               to_tsvector(u.config, CASE WHEN char_length(u.body) < 2048 THEN u.body ELSE rt.indexable_text(u.body) END)
                || array_to_tsvector(ARRAY['@' || u.room])
-          FROM unnest(a_room, a_seq, a_author, a_body, a_media_url, a_meta, a_cmid)
-               AS u (room, seq, author, body, media_url, meta, client_msg_id)
-          -- OFFSET 0: evaluated here, once per room; pulled up into the join, the call would run
-          -- once per message for each of its two uses (+72,000 instructions per send, callgrind).
-          JOIN (SELECT d.room, rt.search_config(d.room) AS config
-                  FROM (SELECT DISTINCT x.room FROM unnest(a_room) AS x (room)) d OFFSET 0) sc ON sc.room = u.room;
-        PERFORM rt.emit(u.e) FROM unnest(a_event) AS u (e);
+          FROM unnest(a_room, a_seq, a_author, a_body, a_media_url, a_meta, a_cmid, a_config)
+               AS u (room, seq, author, body, media_url, meta, client_msg_id, config);
+        PERFORM FROM rt.emit_all(a_event);
     END IF;
 
     RETURN QUERY SELECT u.i, u.ok, u.reply FROM unnest(r_i, r_ok, r_reply) AS u (i, ok, reply) ORDER BY u.i;

@@ -182,7 +182,7 @@ DECLARE
     v_n      integer;
     c        record;
     v_one    record;
-    v_sends  jsonb := '[]';
+    v_sends  jsonb[] := '{}';  -- the current set (an array: appending to a jsonb array copies it whole)
     v_oks    boolean[];
     v_bodies text[];
     v_problem jsonb;
@@ -223,33 +223,35 @@ BEGIN
                    CASE WHEN jsonb_typeof(x.cmd -> 'frame' -> 'room') = 'string'
                         THEN (x.cmd -> 'frame' ->> 'room') END AS room
               FROM jsonb_array_elements(commands) WITH ORDINALITY AS x (cmd, ord)),
-        shaped AS (SELECT cmd.*, rt.is_send_command(cmd.cmd) AS is_send FROM cmd)
+        -- MATERIALIZED: one rt.is_send_command call per command (inlined, the call ran once for
+        -- each of its two uses below).
+        shaped AS MATERIALIZED (SELECT cmd.*, rt.is_send_command(cmd.cmd) AS is_send FROM cmd)
         SELECT s.idx, s.cmd, s.is_send AND bool_and(s.is_send) OVER (PARTITION BY s.room) AS in_set
           FROM shaped s
          ORDER BY s.room COLLATE "C" NULLS FIRST, s.idx
     LOOP
         IF c.in_set THEN
-            v_sends := v_sends || jsonb_build_array(jsonb_build_object(
+            v_sends := v_sends || jsonb_build_object(
                 'i', c.idx, 'frame', true, 'conn', c.cmd ->> 'conn', 'user', c.cmd ->> 'user',
                 'room', c.cmd -> 'frame' ->> 'room', 'body', c.cmd -> 'frame' ->> 'body',
                 'media_url', c.cmd -> 'frame' ->> 'media_url',
                 'meta', coalesce(nullif(c.cmd -> 'frame' -> 'meta', 'null'), '{}'),
-                'client_msg_id', c.cmd -> 'frame' ->> 'client_msg_id'));
+                'client_msg_id', c.cmd -> 'frame' ->> 'client_msg_id');
             CONTINUE;
         END IF;
-        IF jsonb_array_length(v_sends) > 0 THEN
-            FOR v_one IN SELECT * FROM rt.batch_sends(bridge_id, v_sends, commands) LOOP
+        IF cardinality(v_sends) > 0 THEN
+            FOR v_one IN SELECT * FROM rt.batch_sends(bridge_id, to_jsonb(v_sends), commands) LOOP
                 v_oks[v_one.i + 1] := v_one.ok;
                 v_bodies[v_one.i + 1] := v_one.body;
             END LOOP;
-            v_sends := '[]';
+            v_sends := '{}';
         END IF;
         v_one := rt.batch_one(bridge_id, c.idx, c.cmd);
         v_oks[c.idx + 1] := v_one.ok;
         v_bodies[c.idx + 1] := v_one.body;
     END LOOP;
-    IF jsonb_array_length(v_sends) > 0 THEN
-        FOR v_one IN SELECT * FROM rt.batch_sends(bridge_id, v_sends, commands) LOOP
+    IF cardinality(v_sends) > 0 THEN
+        FOR v_one IN SELECT * FROM rt.batch_sends(bridge_id, to_jsonb(v_sends), commands) LOOP
             v_oks[v_one.i + 1] := v_one.ok;
             v_bodies[v_one.i + 1] := v_one.body;
         END LOOP;
