@@ -20,41 +20,8 @@ AS $$ BEGIN RETURN 85; END $$;
 
 COMMENT ON FUNCTION rt.notify_tag_bytes() IS 'Internal: the most bytes the authentication tag adds to a NOTIFY payload.';
 
--- rt.notify_key: the key that signs now (the newest active one). INTERNAL when there is none.
-CREATE OR REPLACE FUNCTION rt.notify_key(OUT id integer, OUT ipad bytea, OUT opad bytea)
-    LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    SELECT k.id, k.ipad, k.opad INTO id, ipad, opad
-      FROM rt.notify_keys k WHERE k.active_from <= now() ORDER BY k.active_from DESC, k.id DESC LIMIT 1;
-    IF NOT FOUND THEN
-        PERFORM rt.raise('INTERNAL', 'no NOTIFY key is active', hint => 'run rt-bridge migrate, or SELECT rt.rotate_notify_key(''0 s'')');
-    END IF;
-END
-$$;
-
-COMMENT ON FUNCTION rt.notify_key() IS 'Internal: the NOTIFY key that signs now (id and HMAC pads); INTERNAL when none is active.';
-
--- rt.notify_tag: the payload as NOTIFY sends it, tagged with the given key (the one place of the
--- tag's format). PL/pgSQL because it runs for every event (see rt.setting() in 020_settings.sql).
-CREATE OR REPLACE FUNCTION rt.notify_tag(payload text, key_id integer, ipad bytea, opad bytea) RETURNS text
-    LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog, pg_temp
-AS $$
-BEGIN
-    IF right(payload, 1) <> '}' OR payload = '{}' THEN
-        PERFORM rt.raise('INTERNAL', 'only non-empty JSON objects are sent as notifications');
-    END IF;
-    RETURN left(payload, -1) || ', "sig": "' || key_id || '.'
-           || encode(sha256(opad || sha256(ipad || convert_to(payload, 'UTF8'))), 'hex') || '"}';
-END
-$$;
-
-COMMENT ON FUNCTION rt.notify_tag(text, integer, bytea, bytea) IS
-    'Internal: a NOTIFY payload with the authentication tag of the given key ("sig": "KEY_ID.HMAC-SHA256 hex") appended as the last member.';
-
--- rt.notify_sign: the payload as NOTIFY sends it, tagged with the key that signs now.
+-- rt.notify_sign: the payload as NOTIFY sends it, tagged with the current key. PL/pgSQL because it
+-- runs for every event (see rt.setting() in 020_settings.sql).
 CREATE OR REPLACE FUNCTION rt.notify_sign(payload text) RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -62,8 +29,15 @@ AS $$
 DECLARE
     k record;
 BEGIN
-    k := rt.notify_key();
-    RETURN rt.notify_tag(payload, k.id, k.ipad, k.opad);
+    SELECT id, ipad, opad INTO k FROM rt.notify_keys WHERE active_from <= now() ORDER BY active_from DESC, id DESC LIMIT 1;
+    IF NOT FOUND THEN
+        PERFORM rt.raise('INTERNAL', 'no NOTIFY key is active', hint => 'run rt-bridge migrate, or SELECT rt.rotate_notify_key(''0 s'')');
+    END IF;
+    IF right(payload, 1) <> '}' OR payload = '{}' THEN
+        PERFORM rt.raise('INTERNAL', 'only non-empty JSON objects are sent as notifications');
+    END IF;
+    RETURN left(payload, -1) || ', "sig": "' || k.id || '.'
+           || encode(sha256(k.opad || sha256(k.ipad || convert_to(payload, 'UTF8'))), 'hex') || '"}';
 END
 $$;
 
