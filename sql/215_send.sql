@@ -27,10 +27,11 @@
 -- custom plan for their jsonb/array parameters), which cost more than running them for a set of one;
 -- their generic plans (primary-key probes per command) are the right ones for any set size.
 -- enable_hashjoin, enable_mergejoin, enable_seqscan: a generic plan assumes 100 commands (the row
--- estimate of jsonb_to_recordset and unnest), and for tables of a few thousand rows it hashed all of
--- rt.rooms and rt.members to join them: every batch read both tables whole (1,000 rooms: ~4 million
--- instructions per batch, found with callgrind). A batch holds at most 64 commands, so primary-key
--- probes per command are always the cheaper plan; these settings make them the only one. They are
+-- estimate of jsonb_to_recordset and unnest), and for tables of a few thousand rows it read them
+-- whole: the room lock scanned rt.rooms comparing every row with every room of the batch, the
+-- validation hashed all of rt.rooms and rt.members (1,000 rooms: ~10 million instructions per batch,
+-- more than a batch of 8 sends' writes; found with callgrind). A batch holds at most 64 commands, so
+-- primary-key probes per command are always the cheaper plan; these settings make them the only one. They are
 -- set for this function only (its statements and the rules it calls are planned under them).
 CREATE OR REPLACE FUNCTION rt.apply_sends(cmds jsonb) RETURNS TABLE (i integer, ok boolean, reply jsonb)
     LANGUAGE plpgsql VOLATILE
@@ -71,16 +72,11 @@ BEGIN
     -- 1. One lock per room the commands name, in room-id order. (A command that fails validation
     --    below may lock its room too: that changes no outcome, only when a concurrent writer of the
     --    room proceeds; it saves a statement per call.)
-    --    The rooms are probed one by one through the primary key in the order of the sorted array:
-    --    the LATERAL reference makes the array the outer side of a nested loop, which keeps its order,
-    --    and OFFSET 0 keeps the probe a subquery of its own. Written as `id = ANY (array)` or a join,
-    --    the generic plan scanned rt.rooms whole and compared every row with every room of the batch
-    --    (6.7 million instructions per batch with 1,000 rooms: more than a batch of 8 sends' writes).
-    PERFORM 1
-       FROM unnest(ARRAY(SELECT u.room FROM (SELECT DISTINCT x.room FROM jsonb_to_recordset(cmds) AS x (room text)
-                                             WHERE x.room IS NOT NULL) u
-                          ORDER BY u.room COLLATE "C")) AS d (room)
-            CROSS JOIN LATERAL (SELECT FROM rt.rooms r WHERE r.id = d.room OFFSET 0 FOR NO KEY UPDATE) l;
+    --    (The rooms are found through the primary key: see the planner settings above.)
+    PERFORM 1 FROM rt.rooms r
+     WHERE r.id = ANY (ARRAY(SELECT x.room FROM jsonb_to_recordset(cmds) AS x (room text)))
+     ORDER BY r.id COLLATE "C"
+       FOR NO KEY UPDATE;
     -- Taken after the locks, so `at` follows seq order within a room.
     v_at := clock_timestamp();
 
